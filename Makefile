@@ -1,0 +1,48 @@
+# Developing the template. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Where `make demo` bakes the default project, and how it installs it.
+DEMO_DIR ?= build/demo
+INSTALLER ?= uv
+# pytest workers for the fast tier.
+WORKERS ?= 2
+
+.PHONY: help install test test-fast test-e2e demo clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / \
+		{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/pytest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --group dev
+	@touch $@
+
+install: $(BIN)/pytest ## Create .venv with the template's test tools
+
+test: $(BIN)/pytest ## Run every template test: render matrix, hooks, end-to-end bakes
+	$(BIN)/pytest -n $(WORKERS)
+
+test-fast: $(BIN)/pytest ## Run the fast tier only (no install of baked projects)
+	$(BIN)/pytest -n $(WORKERS) -m "not e2e"
+
+test-e2e: $(BIN)/pytest ## Run the end-to-end tier only
+	$(BIN)/pytest -n $(WORKERS) -m e2e
+
+demo: $(BIN)/pytest ## Bake the default project into build/demo and run it end to end
+	rm -rf $(DEMO_DIR)
+	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	cd $(DEMO_DIR)/my-mlops-project && PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(MAKE) install INSTALLER=$(INSTALLER) && \
+		$(MAKE) lint && $(MAKE) train && $(MAKE) evaluate && $(MAKE) test
+	@echo "Demo project ready in $(DEMO_DIR)/my-mlops-project"
+
+clean: ## Remove build/ and caches
+	rm -rf build .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,134 @@
+"""Helpers to bake the template and to predict what a bake must contain."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+DEFAULTS = {
+    key: (value[0] if isinstance(value, list) else value)
+    for key, value in json.loads(
+        (TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8")
+    ).items()
+    if not key.startswith("_")
+}
+COMPONENTS = (
+    "use_mlflow",
+    "use_dvc",
+    "use_fastapi",
+    "use_docker",
+    "use_github_actions",
+    "use_locust",
+    "use_onnx",
+)
+# Components that only exist on top of another one.
+NEEDS = {"use_docker": "use_fastapi", "use_locust": "use_fastapi"}
+
+
+def consistent(answers: dict) -> dict:
+    """Turn off the components whose prerequisite is off."""
+    answers = dict(answers)
+    for component, needed in NEEDS.items():
+        if answers.get(needed) == "no":
+            answers[component] = "no"
+    return answers
+
+
+def answers_for(**overrides: str) -> dict:
+    """The default answers with overrides (derived names follow project_name)."""
+    return consistent({**_public_defaults(), **overrides})
+
+
+def _public_defaults() -> dict:
+    """Defaults without the derived fields, so that cookiecutter derives them."""
+    derived = {"project_slug", "package_name"}
+    return {k: v for k, v in DEFAULTS.items() if k not in derived}
+
+
+def all_off(**overrides: str) -> dict:
+    """Every component switched off."""
+    return answers_for(**{c: "no" for c in COMPONENTS}, **overrides)
+
+
+def bake(output_dir: Path, answers: dict) -> Path:
+    """Render the template with cookiecutter, without prompts; return the project dir."""
+    return Path(
+        cookiecutter(
+            str(TEMPLATE_DIR),
+            no_input=True,
+            extra_context=answers,
+            output_dir=str(output_dir),
+        )
+    )
+
+
+def project_files(project: Path) -> set[str]:
+    """Every file of a baked project, as POSIX paths relative to it (no .git)."""
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+def expected_files(answers: dict) -> set[str]:
+    """Exactly the files a bake with these answers must contain."""
+    answers = consistent({**_public_defaults(), **answers})
+    package = answers.get("package_name") or _derive_package(answers)
+    task = answers["task"]
+    src = f"src/{package}"
+    files = {
+        ".flake8",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        "conf/config.yaml",
+        "conf/model/random_forest.yaml",
+        "conf/train/default.yaml",
+        f"{src}/__init__.py",
+        f"{src}/__main__.py",
+        f"{src}/cli.py",
+        f"{src}/config.py",
+        f"{src}/contract.py",
+        f"{src}/data.py",
+        f"{src}/evaluate.py",
+        f"{src}/features.py",
+        f"{src}/settings.py",
+        f"{src}/train.py",
+        "tests/__init__.py",
+        "tests/conftest.py",
+        "tests/test_cli.py",
+        "tests/test_config.py",
+        "tests/test_data.py",
+        "tests/test_evaluate.py",
+        "tests/test_features.py",
+        "tests/test_pipeline.py",
+        "tests/test_train.py",
+    }
+    if task == "classification":
+        files |= {"conf/data/breast_cancer.yaml", "conf/model/logistic_regression.yaml"}
+    else:
+        files |= {"conf/data/diabetes.yaml", "conf/model/ridge.yaml"}
+    if answers["use_mlflow"] == "yes":
+        files |= {f"{src}/tracking.py", "tests/test_tracking.py"}
+    return files
+
+
+def _derive_package(answers: dict) -> str:
+    """package_name as cookiecutter.json derives it from project_name."""
+    slug = answers.get("project_slug") or (
+        answers["project_name"].lower().strip().replace(" ", "-").replace("_", "-")
+    )
+    return slug.replace("-", "_").replace(".", "_")
+
+
+def run(cmd: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, capturing its output as text."""
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, encoding="utf-8", **kwargs
+    )

@@ -1,0 +1,1 @@
+"""Tests of {{ cookiecutter.package_name }}, mirroring src/."""
