@@ -140,6 +140,10 @@ def expected_files(answers: dict) -> set[str]:
                 "test_settings.py",
             )
         }
+    if answers["use_locust"] == "yes":
+        files |= {"loadtests/locustfile.py"}
+    if answers["use_docker"] == "yes":
+        files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
     return files
 
 
