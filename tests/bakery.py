@@ -144,6 +144,44 @@ def expected_files(answers: dict) -> set[str]:
         files |= {"loadtests/locustfile.py"}
     if answers["use_docker"] == "yes":
         files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+    files |= _ci_cd_files(answers)
+    return files
+
+
+def _ci_cd_files(answers: dict) -> set[str]:
+    """GitHub Actions and Dependabot files; Kubernetes manifests with Docker."""
+    docker = answers["use_docker"] == "yes"
+    files = set()
+    if answers["use_github_actions"] == "yes":
+        workflows = {"ci.yml", "retrain.yml"} | (
+            {"cd.yml", "rollback.yml"} if docker else set()
+        )
+        files |= {f".github/workflows/{name}" for name in workflows}
+        files |= {
+            ".github/dependabot.yml",
+            ".github/zizmor.yml",
+            ".github/scripts/compare_metrics.py",
+        }
+    if docker:
+        files |= {
+            f"deploy/k8s/{name}"
+            for name in (
+                "deploy.sh",
+                "base/kustomization.yaml",
+                "base/hpa.yaml",
+                "base/pdb.yaml",
+                "base/service.yaml",
+                "base/workload/kustomization.yaml",
+                "base/workload/deployment.yaml",
+                "overlays/staging/kustomization.yaml",
+                "overlays/production/kustomization.yaml",
+                "overlays/production/canary/kustomization.yaml",
+                "blue-green/kustomization.yaml",
+                "blue-green/service.yaml",
+                "blue-green/blue/kustomization.yaml",
+                "blue-green/green/kustomization.yaml",
+            )
+        }
     return files
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakery import all_off, answers_for, bake, run
+from workflows import load_workflow, run_job
 
 pytestmark = pytest.mark.e2e
 TOOLS_BIN = Path(sys.executable).parent
@@ -51,11 +52,15 @@ def check_project_end_to_end(project: Path, installer: str) -> dict:
     """install, lint, train, evaluate, test; return the evaluation metrics."""
     make(project, "install", f"INSTALLER={installer}")
     assert (project / ".git" / "hooks" / "pre-commit").is_file()
-    make(project, "lint")
-    make(project, "train")
-    make(project, "evaluate")
-    output = make(project, "test")
-    assert " passed" in output and " failed" not in output
+    if (project / ".github" / "workflows" / "ci.yml").is_file():
+        # Lint, test and the pipeline as the generated CI runs them (same targets).
+        run_ci_workflow_here(project, installer)
+    else:
+        make(project, "lint")
+        make(project, "train")
+        make(project, "evaluate")
+        output = make(project, "test")
+        assert " passed" in output and " failed" not in output
     # Running the hooks again after everything ran changes nothing.
     make(project, "lint")
     assert untracked_or_changed(project) == set()
@@ -68,6 +73,21 @@ def test_default_bake_runs_end_to_end_with_uv(tmp_path):
     metrics = check_project_end_to_end(project, "uv")
     assert metrics["accuracy"] > 0.9
     assert (project / "mlflow.db").is_file()
+
+
+def run_ci_workflow_here(project: Path, installer: str) -> None:
+    """The shell steps of every job of the generated ci workflow pass here.
+
+    Run as GitHub runs them (bash -eo pipefail, the workflow's env; GitHub-only actions
+    skipped, uploaded paths checked), in the project installed just before, with one
+    change: INSTALLER, because Poetry cannot use this machine's package index as it is
+    (test_poetry_installer_path_works covers Poetry).
+    """
+    ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
+    # Not the `loadtest` job of Docker-less bakes: it leaves a server running.
+    for job in ("lint", "test"):
+        for step, outcome in run_job(ci, job, project, {"INSTALLER": installer}):
+            print(f"ci.yml {job}: {step}: {outcome}")
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

@@ -127,3 +127,35 @@ def execute(
                 )
             done.append((step, time.monotonic() - start))
     return done
+
+
+def run_job(
+    workflow: dict,
+    job: str,
+    cwd: Path,
+    overrides: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
+    """Run one job's steps here, in order: its `run:` steps for real; of the GitHub-only
+    actions, upload-artifact is checked (its paths must match files when the step says
+    `if-no-files-found: error`) and the others (checkout, setup-python, cache) are
+    skipped. Steps with an `if:` condition are not run. Returns (step, outcome) pairs.
+    """
+    outcomes = []
+    env = {**workflow.get("env", {}), **workflow["jobs"][job].get("env", {})}
+    for number, step in enumerate(workflow["jobs"][job]["steps"], start=1):
+        label = step.get("name") or step.get("uses") or f"step {number}"
+        if "if" in step:
+            outcomes.append((label, "not run (conditional)"))
+        elif "run" in step:
+            spec = Step(job, label, step["run"], {**env, **step.get("env", {})})
+            ((_, seconds),) = execute([spec], cwd, overrides)
+            outcomes.append((label, f"passed in {seconds:.0f} s"))
+        elif step["uses"].startswith("actions/upload-artifact@"):
+            settings = step["with"]
+            if settings.get("if-no-files-found") == "error":
+                for pattern in str(settings["path"]).split():
+                    assert list(cwd.glob(pattern.rstrip("/"))), f"{label}: no {pattern}"
+            outcomes.append((label, "artifact files present"))
+        else:
+            outcomes.append((label, "skipped (GitHub-only action)"))
+    return outcomes
