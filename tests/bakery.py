@@ -116,6 +116,15 @@ def expected_files(answers: dict) -> set[str]:
         files |= {"conf/data/diabetes.yaml", "conf/model/ridge.yaml"}
     if answers["use_mlflow"] == "yes":
         files |= {f"{src}/tracking.py", "tests/test_tracking.py"}
+    if answers["use_onnx"] == "yes":
+        files |= {
+            f"{src}/export.py",
+            "tests/test_export.py",
+            "edge/README.md",
+            "edge/predict.py",
+            "edge/requirements.txt",
+            "benchmarks/onnx_latency.py",
+        }
     return files
 
 
