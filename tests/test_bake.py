@@ -177,6 +177,9 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
         on = answers[component] == "yes"
         assert (targets <= listed) == on, f"{component}: {targets} vs {listed}"
         assert not (targets & listed) or on, f"{component} off, yet {targets & listed}"
+    onnx = {"export-onnx", "benchmark-onnx"}
+    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
+    assert not (onnx & listed) or answers["use_onnx"] == "yes"
 
 
 def test_dependencies_of_absent_components_are_absent(baked):
@@ -190,6 +193,8 @@ def test_dependencies_of_absent_components_are_absent(baked):
     )
     if answers["use_mlflow"] == "no":
         assert "mlflow" not in everything.lower()
+    if answers["use_onnx"] == "no":
+        assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
 
 
 def test_dependent_components_are_off_without_their_base():
