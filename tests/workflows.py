@@ -6,6 +6,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def make_invocations(run: str) -> list[list[str]]:
 
 
 def ci_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """A runner-like environment for running steps here: a clean PATH with the template's
+    """A runner-like environment for running steps here: PATH with the template's
     tools (uv) appended, no outer virtualenv, byte-compilation allowed."""
     env = {
         key: value
@@ -97,8 +98,6 @@ def execute(
     workflows pass values through `env:` (zizmor's template-injection rule).
     Returns each step with its duration in seconds.
     """
-    import time
-
     done = []
     with tempfile.TemporaryDirectory() as scratch:
         github_files = {
@@ -123,7 +122,8 @@ def execute(
             if result.returncode != 0:
                 output = (result.stdout + result.stderr)[-6000:]
                 raise AssertionError(
-                    f"step '{step.job}/{step.name}' failed ({result.returncode}):\n{output}"
+                    f"step '{step.job}/{step.name}' failed "
+                    f"({result.returncode}):\n{output}"
                 )
             done.append((step, time.monotonic() - start))
     return done
