@@ -12,7 +12,7 @@ INSTALLER ?= uv
 # pytest workers for the fast tier.
 WORKERS ?= 2
 
-.PHONY: help install test test-fast test-e2e demo clean
+.PHONY: help install test test-fast test-e2e sync-copier demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / \
@@ -34,6 +34,9 @@ test-fast: $(BIN)/pytest ## Run the fast tier only (no install of baked projects
 
 test-e2e: $(BIN)/pytest ## Run the end-to-end tier only
 	$(BIN)/pytest -n $(WORKERS) -m e2e
+
+sync-copier: ## Regenerate copier.yml's questions from cookiecutter.json
+	$(PYTHON) scripts/sync_copier.py
 
 demo: $(BIN)/pytest ## Bake the default project into build/demo and run it end to end
 	rm -rf $(DEMO_DIR)
