@@ -3,7 +3,7 @@
 copier.yml loads the classes below through copier-template-extensions:
 
 - `CookiecutterNamespace` puts the answers under the name `cookiecutter`, the way
-  cookiecutter exposes them, together with the private `__` variables of cookiecutter.json
+  cookiecutter exposes them, with the private `__` variables of cookiecutter.json
   rendered the same way (`__year`), and `__answers`, which names copier's answers file
   (cookiecutter.json sets it to "" so that cookiecutter skips that file).
 - `NowExtension` is cookiecutter's `{% now 'utc', '%Y' %}` tag.
@@ -57,9 +57,9 @@ def _import_rules(path):
 def answer_errors(answers, name):
     """The pre-generation hook's messages about the answer `name` (empty when valid).
 
-    `validate()` checks every answer; copier asks one question at a time, so the messages
-    about questions not asked yet are dropped. Messages start with `name:` or, for a rule
-    between two answers, `name=value needs ...`.
+    `validate()` checks every answer; copier asks one question at a time, so the
+    messages about questions not asked yet are dropped. Messages start with `name:` or,
+    for a rule between two answers, `name=value needs ...`.
     """
     rules = _cached(TEMPLATE_ROOT / "hooks" / "pre_gen_project.py", _import_rules)
     messages = [
@@ -126,9 +126,9 @@ class CookiecutterNamespace(ContextHook):
 class NowExtension(Extension):
     """`{% now 'utc', '%Y' %}`: the current time in a timezone, formatted.
 
-    The timezone is 'utc', 'local' or an IANA name; the format defaults to '%Y-%m-%d',
-    as in cookiecutter. cookiecutter's shifted form (`'utc' + 'days=1'`) is not supported
-    and is refused when the template is read.
+    The timezone is 'utc', 'local' or an IANA name; the format defaults to
+    '%Y-%m-%d', as in cookiecutter. cookiecutter's shifted form (`'utc' + 'days=1'`)
+    is not supported and is refused when the template is read.
     """
 
     tags = {"now"}

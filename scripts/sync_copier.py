@@ -2,13 +2,14 @@
 
 Usage: python scripts/sync_copier.py [--check]
 
-cookiecutter.json is the one source of the questions. Everything in copier.yml below the
-marker line is generated from it: the same names, defaults (derived defaults keep
-cookiecutter's Jinja expression, which copier renders through the `cookiecutter` namespace
-of extensions/cookiecutter_compat.py), choices (the first one is the default), help text
-(cookiecutter's `__prompts__`) and a validator that applies the pre-generation hook's
-rules. Private variables (`__year`, `__answers`) are not questions: the extension renders
-them from cookiecutter.json. Settings above the marker are edited by hand.
+cookiecutter.json is the one source of the questions. Everything in copier.yml below
+the marker line is generated from it: the same names, defaults (derived defaults keep
+cookiecutter's Jinja expression, which copier renders through the `cookiecutter`
+namespace of extensions/cookiecutter_compat.py), choices (the first one is the default),
+help text (cookiecutter's `__prompts__`) and a validator that applies the
+pre-generation hook's rules. Private variables (`__year`, `__answers`) are not
+questions: the extension renders them from cookiecutter.json. Settings above the marker
+are edited by hand.
 
 With --check nothing is written; the exit status is 1 when copier.yml is out of date.
 Standard library only.

@@ -1,18 +1,23 @@
-"""One template, three engines: cookiecutter, copier and cruft render the same project,
-copier and cruft bring later template releases into a project, and copier refuses the
-answers the pre-generation hook refuses."""
+"""One template, three engines: identical projects, working updates, same validation.
+
+cookiecutter, copier and cruft render the same project for the same answers; copier and
+cruft bring later template releases into a project; copier refuses the answers the
+pre-generation hook refuses, with its messages.
+"""
 
 import datetime
+import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import cruft
 import pytest
 import yaml
+import jinja2
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
 from copier import run_copy
@@ -55,7 +60,7 @@ def tool(name, *args, cwd):
 
 
 def template_files():
-    """The template's files as they are in the working tree (tracked or new, not ignored)."""
+    """The template's files in the working tree (tracked or new, not ignored)."""
     listed = run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=TEMPLATE_DIR,
@@ -69,6 +74,16 @@ def template_files():
         for path in TEMPLATE_DIR.rglob("*")
         if path.is_file() and not skip & set(path.relative_to(TEMPLATE_DIR).parts)
     ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_user_settings(tmp_path_factory):
+    """Ignore the developer's copier settings (cookiecutter's: default_config=True)."""
+    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
+    settings.write_text("{}\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COPIER_SETTINGS_PATH", str(settings))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +116,11 @@ def with_cookiecutter(source, out, answers):
     """cookiecutter --no-input; returns the project directory."""
     return Path(
         cookiecutter(
-            str(source), no_input=True, extra_context=answers, output_dir=str(out)
+            str(source),
+            no_input=True,
+            extra_context=answers,
+            output_dir=str(out),
+            default_config=True,
         )
     )
 
@@ -124,7 +143,11 @@ def with_cruft(source, out, answers):
     """cruft create --no-input; returns the project directory."""
     return Path(
         cruft.create(
-            str(source), output_dir=out, extra_context=dict(answers), no_input=True
+            str(source),
+            output_dir=out,
+            extra_context=dict(answers),
+            no_input=True,
+            default_config=True,
         )
     )
 
@@ -201,6 +224,33 @@ def test_the_year_is_rendered_by_every_engine(release, tmp_path):
     assert f"Copyright (c) {year} " in (project / "LICENSE").read_text("utf-8")
 
 
+def load_extension():
+    """Import extensions/cookiecutter_compat.py as copier-template-extensions does."""
+    path = TEMPLATE_DIR / "extensions" / "cookiecutter_compat.py"
+    spec = importlib.util.spec_from_file_location("cookiecutter_compat", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_now_tag_renders_like_cookiecutters():
+    ours = jinja2.Environment(extensions=[load_extension().NowExtension])
+    theirs = jinja2.Environment(extensions=["cookiecutter.extensions.TimeExtension"])
+    for source in (
+        "{% now 'utc', '%Y' %}",
+        "{% now 'utc' %}",
+        "{% now 'Europe/Paris', '%Y-%m-%d %Z' %}",
+        "{% now 'local', '%Y' %}",
+    ):
+        assert ours.from_string(source).render() == theirs.from_string(source).render()
+
+
+def test_now_tag_refuses_the_shifted_form():
+    ours = jinja2.Environment(extensions=[load_extension().NowExtension])
+    with pytest.raises(jinja2.TemplateSyntaxError, match="not supported"):
+        ours.from_string("{% now 'utc' + 'days=1', '%Y' %}")
+
+
 def test_cookiecutter_does_not_ask_for_private_variables(monkeypatch):
     asked = []
 
@@ -258,7 +308,12 @@ def test_copier_yml_is_in_sync_with_cookiecutter_json():
 
 
 def test_sync_check_fails_when_cookiecutter_json_changes(tmp_path):
-    for name in ("cookiecutter.json", "copier.yml", "scripts/sync_copier.py"):
+    for name in (
+        "cookiecutter.json",
+        "copier.yml",
+        "scripts/sync_copier.py",
+        "hooks/pre_gen_project.py",
+    ):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy2(TEMPLATE_DIR / name, tmp_path / name)
     changed = {**SPEC, "author_name": "Someone Else"}
@@ -280,6 +335,14 @@ def test_copier_refuses_bad_answers_before_writing(case, release, tmp_path):
         with_copier(release, destination, {**answers_for(), **overrides})
     assert message in str(refused.value)
     assert not destination.exists()
+
+
+def test_cruft_runs_the_pre_generation_hook(release, tmp_path, capfd):
+    overrides, message = BAD_ANSWERS["locust-without-fastapi"]
+    with pytest.raises(FailedHookException):
+        with_cruft(release, tmp_path, {**answers_for(), **overrides})
+    assert message in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_copier_command_line_reports_the_hook_message(release, tmp_path):
@@ -396,6 +459,12 @@ def test_copier_update_switches_a_component_off_and_on(template, tmp_path):
     with_copier(template, project, answers_for(), vcs_ref="v1.0.1")
     package = project / "src" / "my_mlops_project"
     assert (package / "tracking.py").is_file()
+    fresh = {
+        "no": with_copier(
+            template, tmp_path / "fresh", answers_for(use_mlflow="no"), "v1.0.1"
+        ),
+        "yes": shutil.copytree(project, tmp_path / "as-created", symlinks=True),
+    }
 
     for value in ("no", "yes"):
         updated = tool(
@@ -407,11 +476,7 @@ def test_copier_update_switches_a_component_off_and_on(template, tmp_path):
         assert (project / "tests" / "test_tracking.py").exists() == (value == "yes")
         assert (project / "extras").exists() == (value == "yes")
         # The project is now what a fresh copy with these answers would be.
-        answers = answers_for(use_mlflow=value)
-        fresh = with_copier(
-            template, tmp_path / f"fresh-{value}", answers, vcs_ref="v1.0.1"
-        )
-        assert_same_tree(fresh, project, ("fresh copier", "updated"))
+        assert_same_tree(fresh[value], project, ("fresh copier", "updated"))
         assert_no_conflicts(project)
         git("add", "--all", cwd=project)
         git("commit", "--quiet", "--message", f"use_mlflow={value}", cwd=project)
@@ -419,8 +484,8 @@ def test_copier_update_switches_a_component_off_and_on(template, tmp_path):
 
 def test_cruft_check_and_update_follow_the_template(template, tmp_path):
     created = tool(
-        "cruft", "create", "--no-input", "--output-dir", str(tmp_path), str(template),
-        cwd=tmp_path,
+        "cruft", "create", "--no-input", "--default-config",
+        "--output-dir", str(tmp_path), str(template), cwd=tmp_path,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     project = tmp_path / "my-mlops-project"
