@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import cruft
+import jinja2
 import pytest
 import yaml
-import jinja2
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
@@ -182,7 +182,7 @@ def assert_same_tree(expected, actual, labels):
 
 
 def committed_files(project):
-    """The files of the project's first commit."""
+    """The files git tracks in the project."""
     return set(git("ls-files", cwd=project).split())
 
 
@@ -218,7 +218,8 @@ def test_cruft_records_template_commit_and_answers(release, tmp_path):
     assert state["context"]["cookiecutter"]["task"] == "regression"
 
 
-def test_the_year_is_rendered_by_every_engine(release, tmp_path):
+def test_copier_renders_the_current_year(release, tmp_path):
+    # The other engines agree with it: test_three_engines_render_identical_projects.
     project = with_copier(release, tmp_path / "p", answers_for())
     year = str(datetime.datetime.now(datetime.timezone.utc).year)
     assert f"Copyright (c) {year} " in (project / "LICENSE").read_text("utf-8")
