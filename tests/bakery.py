@@ -140,6 +140,7 @@ def expected_files(answers: dict) -> set[str]:
                 "test_settings.py",
             )
         }
+        files |= {"benchmarks/serving.py"}
     if answers["use_locust"] == "yes":
         files |= {"loadtests/locustfile.py"}
     if answers["use_docker"] == "yes":
