@@ -145,6 +145,15 @@ def expected_files(answers: dict) -> set[str]:
         files |= {"loadtests/locustfile.py"}
     if answers["use_docker"] == "yes":
         files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+    if answers["use_onnx"] == "yes":
+        files |= {
+            f"{src}/export.py",
+            "tests/test_export.py",
+            "edge/README.md",
+            "edge/predict.py",
+            "edge/requirements.txt",
+            "benchmarks/onnx_latency.py",
+        }
     return files
 
 

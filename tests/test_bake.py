@@ -173,6 +173,9 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
     core = {"help", "install", "lint", "format", "test", "data", "train", "evaluate"}
     assert core | {"clean"} <= listed
     assert ("mlflow-ui" in listed) == (answers["use_mlflow"] == "yes")
+    onnx = {"export-onnx", "benchmark-onnx"}
+    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
+    assert not (onnx & listed) or answers["use_onnx"] == "yes"
     for component, targets in COMPONENT_TARGETS.items():
         on = answers[component] == "yes"
         assert (targets <= listed) == on, f"{component}: {targets} vs {listed}"
@@ -190,6 +193,8 @@ def test_dependencies_of_absent_components_are_absent(baked):
     )
     if answers["use_mlflow"] == "no":
         assert "mlflow" not in everything.lower()
+    if answers["use_onnx"] == "no":
+        assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
 
 
 def test_dependent_components_are_off_without_their_base():
