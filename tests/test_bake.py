@@ -229,8 +229,8 @@ def test_switched_off_components_leave_nothing_dangling(baked):
     readme = (project / "README.md").read_text(encoding="utf-8")
     if answers["use_fastapi"] == "no":
         assert not any("serving" in name for name in files)
-        assert not any(name.startswith("benchmarks/") for name in files)
-        for word in ("uvicorn", "serving", "predict", "bench"):
+        assert "benchmarks/serving.py" not in files
+        for word in ("uvicorn", "serving", "predict", "bench:", "benchmarks/serving"):
             assert word not in makefile, word
         assert "make serve" not in readme
     if answers["use_locust"] == "no":
