@@ -116,6 +116,44 @@ def expected_files(answers: dict) -> set[str]:
         files |= {"conf/data/diabetes.yaml", "conf/model/ridge.yaml"}
     if answers["use_mlflow"] == "yes":
         files |= {f"{src}/tracking.py", "tests/test_tracking.py"}
+    if answers["use_fastapi"] == "yes":
+        files |= {
+            f"{src}/serving/{name}"
+            for name in (
+                "__init__.py",
+                "app.py",
+                "client.py",
+                "model.py",
+                "schemas.py",
+                "settings.py",
+            )
+        }
+        files |= {
+            f"tests/serving/{name}"
+            for name in (
+                "__init__.py",
+                "conftest.py",
+                "test_app.py",
+                "test_client.py",
+                "test_model.py",
+                "test_schemas.py",
+                "test_settings.py",
+            )
+        }
+        files |= {"benchmarks/serving.py"}
+    if answers["use_locust"] == "yes":
+        files |= {"loadtests/locustfile.py"}
+    if answers["use_docker"] == "yes":
+        files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+    if answers["use_onnx"] == "yes":
+        files |= {
+            f"{src}/export.py",
+            "tests/test_export.py",
+            "edge/README.md",
+            "edge/predict.py",
+            "edge/requirements.txt",
+            "benchmarks/onnx_latency.py",
+        }
     return files
 
 

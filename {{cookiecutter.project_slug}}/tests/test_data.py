@@ -13,6 +13,13 @@ def test_sample_matches_the_contract():
     data.validate(frame)
 
 
+def test_contract_example_is_a_row_of_the_sample_data():
+    frame = data.load_sample()
+    assert list(contract.EXAMPLE) == list(contract.FEATURE_NAMES)
+    first = frame.iloc[0][list(contract.FEATURE_NAMES)].to_dict()
+    assert first == pytest.approx(contract.EXAMPLE)
+
+
 def test_run_writes_the_raw_csv(settings):
     path = data.run(settings)
     assert path == settings.paths.raw_data

@@ -44,3 +44,9 @@ def test_preprocessor_standardises():
     scaled = features.build_preprocessor().fit_transform(x)
     np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-9)
+
+
+def test_preprocessor_without_scaling_passes_the_features_through():
+    x, _ = features.split_xy(data.load_sample())
+    passed = features.build_preprocessor(scale=False).fit_transform(x)
+    np.testing.assert_array_equal(passed, x.to_numpy())

@@ -13,7 +13,14 @@ STAGES = {
     "features": "features",
     "train": "train",
     "evaluate": "evaluate",
+{%- if cookiecutter.use_onnx == 'yes' %}
+    "export": "export",
+{%- endif %}
 }
+
+
+class StageError(Exception):
+    """A stage cannot finish; the message says why (the CLI exits with 1)."""
 
 
 def _stage(name: str) -> Callable:
@@ -30,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "stage",
         choices=[*STAGES, "all"],
-        help="stage to run ('all' runs data, features, train and evaluate in order)",
+        help=f"stage to run ('all' runs {', '.join(STAGES)} in order)",
     )
     parser.add_argument(
         "overrides",
@@ -64,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for name in stages:
             _stage(name)(settings)
-    except (DataValidationError, FileNotFoundError) as exc:
+    except (DataValidationError, FileNotFoundError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -3,6 +3,7 @@
 import logging
 
 import pandas as pd
+from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -13,13 +14,18 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
-def build_preprocessor() -> StandardScaler:
+def build_preprocessor(scale: bool = True) -> StandardScaler | ColumnTransformer:
     """Return the (unfitted) preprocessing step; it becomes part of the model pipeline.
 
     Keeping preprocessing inside the pipeline means serving and ONNX export apply
-    exactly what training applied.
+    exactly what training applied. `scale=False` passes the contract's features
+    through unchanged (for models that do not depend on the scale of their inputs).
     """
-    return StandardScaler()
+    if scale:
+        return StandardScaler()
+    return ColumnTransformer(
+        [("features", "passthrough", list(contract.FEATURE_NAMES))]
+    )
 
 
 def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:

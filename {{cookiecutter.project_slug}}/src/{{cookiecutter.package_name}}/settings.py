@@ -67,6 +67,28 @@ class PathsSettings(StrictModel):
     def metrics_file(self) -> Path:
         """Evaluation metrics on the held-out split."""
         return self.reports_dir / "metrics.json"
+{%- if cookiecutter.use_onnx == 'yes' %}
+
+    @property
+    def onnx_file(self) -> Path:
+        """The fitted pipeline in ONNX format (export stage)."""
+        return self.model_dir / "model.onnx"
+
+    @property
+    def quantized_onnx_file(self) -> Path:
+        """The ONNX model with int8 dynamically quantized weights (export stage)."""
+        return self.model_dir / "model.quant.onnx"
+
+    @property
+    def ort_file(self) -> Path:
+        """The ONNX model in ORT format, for minimal onnxruntime builds."""
+        return self.model_dir / "model.ort"
+
+    @property
+    def export_report_file(self) -> Path:
+        """Parity, quantization and size figures of the export stage."""
+        return self.reports_dir / "export.json"
+{%- endif %}
 {% if cookiecutter.task == 'classification' %}
 
 class LogisticRegressionSettings(StrictModel):

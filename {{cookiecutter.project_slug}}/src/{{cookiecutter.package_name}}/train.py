@@ -51,6 +51,10 @@ SCORERS = {
 }
 # Settings that configure how a model runs rather than what it learns.
 RUNTIME_KEYS = {"name", "n_jobs"}
+# Tree ensembles split on raw values: scaling changes nothing they learn, and their
+# split thresholds sit on training values, so scaling in float32 (as ONNX does) could
+# move a tied value across a split. Their features pass through unscaled.
+SCALE_FREE = {"random_forest"}
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,8 @@ def build_pipeline(settings: Settings) -> Pipeline:
     estimator_cls = ESTIMATORS[settings.model.name]
     if "random_state" in estimator_cls().get_params():
         params["random_state"] = settings.train.seed
-    return Pipeline(
-        [("preprocess", build_preprocessor()), ("model", estimator_cls(**params))]
-    )
+    preprocessor = build_preprocessor(scale=settings.model.name not in SCALE_FREE)
+    return Pipeline([("preprocess", preprocessor), ("model", estimator_cls(**params))])
 
 
 def cross_validation_metrics(
