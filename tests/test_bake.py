@@ -160,11 +160,15 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
     assert result.returncode == 0, result.stderr
     listed = set(re.findall(r"^\s+(?:\x1b\[\d+m)?([\w-]+)", result.stdout, re.M))
     core = {"help", "install", "lint", "format", "test", "data", "train", "evaluate"}
-    assert core | {"clean"} <= listed
+    assert core | {"clean", "batch-predict"} <= listed
     assert ("mlflow-ui" in listed) == (answers["use_mlflow"] == "yes")
-    onnx = {"export-onnx", "benchmark-onnx"}
-    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
-    assert not (onnx & listed) or answers["use_onnx"] == "yes"
+    for component, targets in {
+        "use_mlflow": {"mlflow-ui", "promote"},
+        "use_dvc": {"pipeline"},
+        "use_onnx": {"export-onnx", "benchmark-onnx"},
+    }.items():
+        wanted = answers[component] == "yes"
+        assert (targets & listed) == (targets if wanted else set()), component
 
 
 def test_dependencies_of_absent_components_are_absent(baked):
@@ -180,6 +184,8 @@ def test_dependencies_of_absent_components_are_absent(baked):
         assert "mlflow" not in everything.lower()
     if answers["use_onnx"] == "no":
         assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
+    if answers["use_dvc"] == "no":
+        assert not re.search(r"\bdvc\b|params\.yaml", everything, re.IGNORECASE)
 
 
 def test_dependent_components_are_off_without_their_base():
