@@ -183,7 +183,9 @@ def test_dependencies_of_absent_components_are_absent(baked):
     if answers["use_mlflow"] == "no":
         assert "mlflow" not in everything.lower()
     if answers["use_onnx"] == "no":
-        assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
+        assert not re.search(
+            r"onnxruntime|skl2onnx|import onnx|export-onnx", everything
+        )
     if answers["use_dvc"] == "no":
         assert not re.search(r"\bdvc\b|params\.yaml", everything, re.IGNORECASE)
 
