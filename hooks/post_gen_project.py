@@ -57,16 +57,22 @@ def init_git(root, author_name, author_email):
         print("WARNING: the first commit failed: commit the generated files by hand.")
 
 
-def main(author_name, author_email):
-    """Run inside the new project directory (cookiecutter's working directory)."""
+def main(author_name, author_email, new_project=True):
+    """Run inside the project directory (cookiecutter's working directory)."""
     root = Path.cwd()
     prune_empty_dirs(root)
-    init_git(root, author_name, author_email)
+    if new_project:
+        init_git(root, author_name, author_email)
 
 
 if __name__ == "__main__":
-    # Other engines (copier's _tasks) run this file unrendered and pass the author.
-    if len(sys.argv) == 3:
-        main(sys.argv[1], sys.argv[2])
+    # Other engines run this file unrendered and pass the author (copier's _tasks, see
+    # copier.yml). `copier update` adds --update: the project and its repository exist
+    # (possibly as a subdirectory of a larger one), only directories left empty by
+    # switched-off components are pruned.
+    if len(sys.argv) == 3 or (len(sys.argv) == 4 and sys.argv[3] == "--update"):
+        main(sys.argv[1], sys.argv[2], new_project=len(sys.argv) == 3)
+    elif len(sys.argv) > 1:
+        sys.exit("usage: post_gen_project.py AUTHOR_NAME AUTHOR_EMAIL [--update]")
     else:
         main({{ cookiecutter.author_name | tojson }}, {{ cookiecutter.author_email | tojson }})

@@ -27,6 +27,8 @@ CHOICES = {
 }
 # Lowercase so it is also a valid directory, Docker image and DVC/MLflow name.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
+# Kubernetes object names (at most 63 characters) add suffixes such as "-production".
+SLUG_MAX = 50
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 GITHUB_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -66,6 +68,11 @@ def validate(answers):
             f"project_slug: {slug!r} is not a valid distribution name. Use lowercase "
             "letters and digits separated by single '-', '_' or '.', starting with a "
             "letter (e.g. 'my-mlops-project')."
+        )
+    elif len(slug) > SLUG_MAX:
+        errors.append(
+            f"project_slug: {slug!r} is {len(slug)} characters long; use at most "
+            f"{SLUG_MAX} (image, Kubernetes and MLflow names derive from it)."
         )
     package = str(answers.get("package_name", ""))
     if not PACKAGE_RE.match(package) or not package.isidentifier():

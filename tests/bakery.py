@@ -99,6 +99,7 @@ def expected_files(answers: dict) -> set[str]:
         f"{src}/evaluate.py",
         f"{src}/features.py",
         f"{src}/settings.py",
+        f"{src}/predict.py",
         f"{src}/train.py",
         "tests/__init__.py",
         "tests/conftest.py",
@@ -108,6 +109,7 @@ def expected_files(answers: dict) -> set[str]:
         "tests/test_evaluate.py",
         "tests/test_features.py",
         "tests/test_pipeline.py",
+        "tests/test_predict.py",
         "tests/test_train.py",
     }
     if task == "classification":
@@ -140,10 +142,23 @@ def expected_files(answers: dict) -> set[str]:
                 "test_settings.py",
             )
         }
+        files |= {"benchmarks/serving.py"}
     if answers["use_locust"] == "yes":
         files |= {"loadtests/locustfile.py"}
     if answers["use_docker"] == "yes":
         files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+    if answers["use_dvc"] == "yes":
+        files |= {
+            ".dvc/.gitignore",
+            ".dvc/config",
+            ".dvcignore",
+            "dvc.yaml",
+            "params.yaml",
+            "data/.gitignore",
+            "models/.gitignore",
+            "reports/.gitignore",
+            "tests/test_params.py",
+        }
     if answers["use_onnx"] == "yes":
         files |= {
             f"{src}/export.py",

@@ -41,6 +41,9 @@ BAKES = {
 }
 # make targets that exist exactly when their component is on.
 COMPONENT_TARGETS = {
+    "use_mlflow": {"mlflow-ui", "promote"},
+    "use_dvc": {"pipeline"},
+    "use_onnx": {"export-onnx", "benchmark-onnx"},
     "use_fastapi": {"serve", "predict", "bench"},
     "use_locust": {"loadtest"},
     "use_docker": {"docker-build", "docker-run"},
@@ -171,15 +174,15 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
     assert result.returncode == 0, result.stderr
     listed = set(re.findall(r"^\s+(?:\x1b\[\d+m)?([\w-]+)", result.stdout, re.M))
     core = {"help", "install", "lint", "format", "test", "data", "train", "evaluate"}
-    assert core | {"clean"} <= listed
+    assert core | {"clean", "batch-predict"} <= listed
     assert ("mlflow-ui" in listed) == (answers["use_mlflow"] == "yes")
+    onnx = {"export-onnx", "benchmark-onnx"}
+    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
+    assert not (onnx & listed) or answers["use_onnx"] == "yes"
     for component, targets in COMPONENT_TARGETS.items():
         on = answers[component] == "yes"
         assert (targets <= listed) == on, f"{component}: {targets} vs {listed}"
         assert not (targets & listed) or on, f"{component} off, yet {targets & listed}"
-    onnx = {"export-onnx", "benchmark-onnx"}
-    assert (onnx <= listed) == (answers["use_onnx"] == "yes")
-    assert not (onnx & listed) or answers["use_onnx"] == "yes"
 
 
 def test_dependencies_of_absent_components_are_absent(baked):
@@ -194,7 +197,11 @@ def test_dependencies_of_absent_components_are_absent(baked):
     if answers["use_mlflow"] == "no":
         assert "mlflow" not in everything.lower()
     if answers["use_onnx"] == "no":
-        assert not re.search(r"onnxruntime|skl2onnx|import onnx|export-onnx", everything)
+        assert not re.search(
+            r"onnxruntime|skl2onnx|import onnx|export-onnx", everything
+        )
+    if answers["use_dvc"] == "no":
+        assert not re.search(r"\bdvc\b|params\.yaml", everything, re.IGNORECASE)
 
 
 def test_dependent_components_are_off_without_their_base():
@@ -229,9 +236,10 @@ def test_switched_off_components_leave_nothing_dangling(baked):
     readme = (project / "README.md").read_text(encoding="utf-8")
     if answers["use_fastapi"] == "no":
         assert not any("serving" in name for name in files)
-        assert not any(name.startswith("benchmarks/") for name in files)
-        for word in ("uvicorn", "serving", "predict", "bench"):
+        assert "benchmarks/serving.py" not in files
+        for word in ("uvicorn", "serving", "bench:", "benchmarks/serving"):
             assert word not in makefile, word
+        assert not re.search(r"^predict:", makefile, re.M)
         assert "make serve" not in readme
     if answers["use_locust"] == "no":
         assert not any(name.startswith("loadtests/") for name in files)

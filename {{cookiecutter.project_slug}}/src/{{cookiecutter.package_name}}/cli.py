@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 
-# Stage name -> module with a `run(settings)` function, in pipeline order.
+# Pipeline stage name -> module with a `run(settings)` function, in pipeline order.
 STAGES = {
     "data": "data",
     "features": "features",
@@ -15,6 +15,16 @@ STAGES = {
     "evaluate": "evaluate",
 {%- if cookiecutter.use_onnx == 'yes' %}
     "export": "export",
+{%- endif %}
+}
+# Commands that are not pipeline stages -> what they do.
+COMMANDS = {
+    "predict": "score a CSV or Parquet file in chunks (--input, --output)",
+{%- if cookiecutter.use_mlflow == 'yes' %}
+    "promote": "re-run the champion/challenger decision for the trained model",
+{%- endif %}
+{%- if cookiecutter.use_dvc == 'yes' %}
+    "params": "compose conf/ with the overrides into params.yaml (what DVC tracks)",
 {%- endif %}
 }
 
@@ -33,11 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}",
         description="Run a pipeline stage on the configuration composed from conf/.",
+        epilog="commands: "
+        + "; ".join(f"{name}: {what}" for name, what in COMMANDS.items()),
     )
     parser.add_argument(
         "stage",
-        choices=[*STAGES, "all"],
-        help=f"stage to run ('all' runs {', '.join(STAGES)} in order)",
+        choices=[*STAGES, "all", *COMMANDS],
+        help=f"stage to run ('all' runs {', '.join(STAGES)} in order) or command",
     )
     parser.add_argument(
         "overrides",
@@ -50,27 +62,88 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("conf"),
         help="directory holding config.yaml (default: ./conf)",
     )
+{%- if cookiecutter.use_dvc == 'yes' %}
+    parser.add_argument(
+        "--params",
+        type=Path,
+        help="read the composed config from this file instead of conf/ "
+        "(DVC stages use params.yaml)",
+    )
+{%- endif %}
+    batch = parser.add_argument_group("predict")
+    batch.add_argument("--input", type=Path, help="rows to score (.csv or .parquet)")
+    batch.add_argument("--output", type=Path, help="scored rows (.csv or .parquet)")
+    batch.add_argument(
+        "--rejects",
+        type=Path,
+        help="rows that fail validation (default: <output stem>.rejects.csv)",
+    )
+    batch.add_argument(
+        "--chunk-size", type=int, default=10_000, help="rows per chunk (10000)"
+    )
     return parser
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse option combinations that make no sense."""
+    if args.stage == "predict":
+        if args.input is None or args.output is None:
+            parser.error("predict needs --input and --output")
+        if args.chunk_size < 1:
+            parser.error("--chunk-size must be at least 1")
+    elif args.input is not None or args.output is not None:
+        parser.error("--input and --output only apply to predict")
+{%- if cookiecutter.use_dvc == 'yes' %}
+    if args.params is not None and args.overrides:
+        parser.error("--params takes no overrides: give them to the params command")
+{%- endif %}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the requested stage(s); return the process exit code."""
+{%- if cookiecutter.use_dvc == 'yes' %}
+    from .config import ConfigError, load_params, load_settings, write_params
+{%- else %}
     from .config import ConfigError, load_settings
+{%- endif %}
     from .data import DataValidationError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check(parser, args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
+{%- if cookiecutter.use_dvc == 'yes' %}
+        if args.stage == "params":
+            path = write_params(args.overrides, config_dir=args.config_dir)
+            print(f"Wrote {path}: conf/ + {' '.join(args.overrides) or 'no overrides'}")
+            return 0
+        if args.params is not None:
+            settings = load_params(args.params)
+        else:
+            settings = load_settings(args.overrides, config_dir=args.config_dir)
+{%- else %}
         settings = load_settings(args.overrides, config_dir=args.config_dir)
+{%- endif %}
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stages = list(STAGES) if args.stage == "all" else [args.stage]
     try:
-        for name in stages:
-            _stage(name)(settings)
+        if args.stage == "predict":
+            from .predict import run as predict
+
+            predict(settings, args.input, args.output, args.rejects, args.chunk_size)
+{%- if cookiecutter.use_mlflow == 'yes' %}
+        elif args.stage == "promote":
+            from .tracking import promote
+
+            promote(settings)
+{%- endif %}
+        else:
+            for name in list(STAGES) if args.stage == "all" else [args.stage]:
+                _stage(name)(settings)
     except (DataValidationError, FileNotFoundError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -63,3 +63,51 @@ def load_settings(
 ) -> Settings:
     """Compose and validate: what every pipeline stage starts from."""
     return validate(compose(overrides, config_dir, config_name))
+{%- if cookiecutter.use_dvc == 'yes' %}
+
+
+# The composed config DVC tracks. `python -m <package> params` writes it from conf/,
+# `dvc exp run -S ...` rewrites it with DVC's own Hydra composition (same format), and
+# every stage in dvc.yaml runs on it (`--params params.yaml`).
+PARAMS_FILE = Path("params.yaml")
+PARAMS_HEADER = (
+    "# conf/ composed by Hydra: what DVC tracks and the dvc.yaml stages run on.\n"
+    "# Generated: edit conf/, then `make pipeline` or `dvc exp run -S key=value`.\n"
+)
+
+
+def render_params(
+    overrides: Sequence[str] = (), config_dir: Path = DEFAULT_CONFIG_DIR
+) -> str:
+    """Compose and validate conf/ with overrides; return it as params.yaml text."""
+    from omegaconf import OmegaConf
+
+    raw = compose(overrides, config_dir)
+    validate(raw)
+    return PARAMS_HEADER + OmegaConf.to_yaml(OmegaConf.create(raw))
+
+
+def write_params(
+    overrides: Sequence[str] = (),
+    config_dir: Path = DEFAULT_CONFIG_DIR,
+    path: Path = PARAMS_FILE,
+) -> Path:
+    """Write the composed, validated config to params.yaml (what DVC tracks)."""
+    path.write_text(render_params(overrides, config_dir), encoding="utf-8")
+    return path
+
+
+def load_params(path: Path = PARAMS_FILE) -> Settings:
+    """Validate a composed config file, as DVC stages run it."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
+
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: run `python -m {__package__} params`.")
+    try:
+        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except (OmegaConfBaseException, YAMLError) as exc:
+        raise ConfigError(f"Invalid {path}: {exc}") from exc
+    return validate(raw)
+{%- endif %}
