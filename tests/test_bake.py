@@ -291,3 +291,15 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
     )
     for service in compose["services"].values():
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+
+
+def test_no_template_file_is_hidden_by_a_gitignore():
+    """The generated .gitignore is named {{ '.gitignore' }} so git never applies it here."""
+    from bakery import TEMPLATE_DIR
+
+    result = run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--", "{{*"],
+        cwd=TEMPLATE_DIR,
+    )
+    hidden = [p for p in result.stdout.splitlines() if "__pycache__" not in p]
+    assert hidden == [], f"git ignores template files: {hidden}"
