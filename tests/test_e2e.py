@@ -50,12 +50,13 @@ def untracked_or_changed(project: Path) -> set[str]:
     """Files git sees as changed or new, apart from lock files the installers write.
 
     With DVC, the metrics and plot data of a run are meant for git (`cache: false`):
-    they are new after a run until committed, so they are left out too.
+    they are new after a run until committed, so they are left out too, with dvc.lock.
     """
     status = run(["git", "status", "--porcelain", "-uall"], cwd=project).stdout
     paths = {line[3:] for line in status.splitlines()}
     if (project / "dvc.yaml").is_file():
         paths = {p for p in paths if not re.fullmatch(r"reports/.*\.(json|csv)", p)}
+        paths.discard("dvc.lock")
     return paths - LOCK_FILES
 
 
