@@ -27,6 +27,8 @@ CHOICES = {
 }
 # Lowercase so it is also a valid directory, Docker image and DVC/MLflow name.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
+# Words YAML reads as booleans or null: the slug is written unquoted into YAML configs.
+YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 # Kubernetes object names (at most 63 characters) add suffixes such as "-production".
 SLUG_MAX = 50
 PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -68,6 +70,11 @@ def validate(answers):
             f"project_slug: {slug!r} is not a valid distribution name. Use lowercase "
             "letters and digits separated by single '-', '_' or '.', starting with a "
             "letter (e.g. 'my-mlops-project')."
+        )
+    elif slug in YAML_WORDS:
+        errors.append(
+            f"project_slug: {slug!r} reads as a boolean or null in YAML; "
+            "choose another name."
         )
     elif len(slug) > SLUG_MAX:
         errors.append(

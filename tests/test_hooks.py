@@ -23,6 +23,7 @@ BAD_ANSWERS = {
     "slug-uppercase": ({"project_slug": "My-Project"}, "project_slug"),
     "slug-leading-digit": ({"project_slug": "1-project"}, "project_slug"),
     "slug-too-long": ({"project_slug": "a" * 51}, "at most 50"),
+    "slug-yaml-boolean": ({"project_slug": "yes"}, "boolean or null in YAML"),
     "package-not-identifier": ({"package_name": "my-package"}, "package_name"),
     "package-leading-digit": ({"package_name": "2fast"}, "package_name"),
     "package-keyword": ({"package_name": "class"}, "keyword"),
