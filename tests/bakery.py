@@ -53,7 +53,7 @@ def all_off(**overrides: str) -> dict:
 
 
 def bake(output_dir: Path, answers: dict) -> Path:
-    """Render the template with cookiecutter, without prompts; return the project dir."""
+    """Render the template with cookiecutter, without prompts; return its directory."""
     return Path(
         cookiecutter(
             str(TEMPLATE_DIR),

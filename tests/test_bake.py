@@ -294,7 +294,7 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
 
 
 def test_no_template_file_is_hidden_by_a_gitignore():
-    """The generated .gitignore is named {{ '.gitignore' }} so git never applies it here."""
+    """The generated .gitignore is named {{ '.gitignore' }}: git never reads it here."""
     from bakery import TEMPLATE_DIR
 
     result = run(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from bakery import all_off, answers_for, bake, run
 from workflows import make_invocations, run_steps, workflows
 

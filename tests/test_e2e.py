@@ -1,4 +1,4 @@
-"""End-to-end tier: bake, install with the generated `make install`, run its own targets.
+"""End-to-end tier: bake, install with the generated `make install`, run its targets.
 
 These tests talk to the package index (installers) and take minutes; `-m "not e2e"`
 skips them.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from bakery import all_off, answers_for, bake, run
 from workflows import load_workflow, run_job
 
