@@ -252,6 +252,9 @@ def git_changes(project: Path) -> set[str]:
 def check_dvc_pipeline_and_registry(project: Path) -> None:
     """make pipeline from scratch; dvc status, push, pull in a clone; an override."""
     make(project, "clean")
+    # From scratch means without DVC's run cache too: the CI steps already ran the
+    # pipeline, and DVC would restore its results instead of running the stages.
+    shutil.rmtree(project / ".dvc" / "cache", ignore_errors=True)
     output = make(project, "pipeline")
     for stage in ("data", "features", "train", "evaluate", "export"):
         assert f"Running stage '{stage}'" in output
