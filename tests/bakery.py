@@ -52,14 +52,18 @@ def all_off(**overrides: str) -> dict:
     return answers_for(**{c: "no" for c in COMPONENTS}, **overrides)
 
 
-def bake(output_dir: Path, answers: dict) -> Path:
-    """Render the template with cookiecutter, without prompts; return its directory."""
+def bake(output_dir: Path, answers: dict, template: Path = TEMPLATE_DIR) -> Path:
+    """Render a template with cookiecutter, without prompts; return its directory.
+
+    `default_config` keeps the user's ~/.cookiecutterrc out of the tests.
+    """
     return Path(
         cookiecutter(
-            str(TEMPLATE_DIR),
+            str(template),
             no_input=True,
             extra_context=answers,
             output_dir=str(output_dir),
+            default_config=True,
         )
     )
 

@@ -18,11 +18,10 @@ import jinja2
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
-from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
 from copier import run_copy
 
-from bakery import DEFAULTS, TEMPLATE_DIR, all_off, answers_for, run
+from bakery import DEFAULTS, TEMPLATE_DIR, all_off, answers_for, bake, run
 from test_hooks import BAD_ANSWERS, load_rules
 
 BIN = Path(sys.executable).parent
@@ -114,15 +113,7 @@ def template(release, tmp_path):
 
 def with_cookiecutter(source, out, answers):
     """cookiecutter --no-input; returns the project directory."""
-    return Path(
-        cookiecutter(
-            str(source),
-            no_input=True,
-            extra_context=answers,
-            output_dir=str(out),
-            default_config=True,
-        )
-    )
+    return bake(out, answers, template=source)
 
 
 def with_copier(source, destination, answers, vcs_ref="v1.0.0"):
@@ -403,6 +394,19 @@ def assert_no_conflicts(project):
             assert marker not in text, f"conflict marker in {path}"
 
 
+def copier_update_keeping_edits(project, expected):
+    """copier update to the new release; the template change arrived, the user's edit
+    survived and the removed file is gone. Returns the updated README."""
+    updated = tool("copier", "update", "--trust", "--defaults", cwd=project)
+    assert updated.returncode == 0, updated.stderr
+    contributing = (project / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert contributing == expected["CONTRIBUTING.md"]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.endswith("\nNotes kept by the project team.\n")
+    assert not (project / expected["removed"]).exists()
+    return readme
+
+
 def test_copier_update_applies_a_release_and_keeps_user_edits(template, tmp_path):
     project = tmp_path / "project"
     copied = tool(
@@ -413,14 +417,8 @@ def test_copier_update_applies_a_release_and_keeps_user_edits(template, tmp_path
     user_edit(project)
     expected = change_template(template, DEFAULTS["project_name"])
 
-    updated = tool("copier", "update", "--trust", "--defaults", cwd=project)
-
-    assert updated.returncode == 0, updated.stderr
-    contributing = (project / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    assert contributing == expected["CONTRIBUTING.md"]
-    readme = (project / "README.md").read_text(encoding="utf-8")
+    readme = copier_update_keeping_edits(project, expected)
     assert readme.splitlines(keepends=True)[0].endswith(expected["first README line"])
-    assert readme.endswith("\nNotes kept by the project team.\n")
     assert (project / "NOTES.md").read_text(encoding="utf-8") == "Our own file.\n"
     assert not (project / expected["removed"]).exists()
     assert_no_conflicts(project)
@@ -543,13 +541,6 @@ def test_a_cookiecutter_project_can_adopt_copier_updates(template, tmp_path):
     git("commit", "--quiet", "--message", "Track the template with copier", cwd=project)
     expected = change_template(template, DEFAULTS["project_name"])
 
-    updated = tool("copier", "update", "--trust", "--defaults", cwd=project)
-
-    assert updated.returncode == 0, updated.stderr
-    contributing = (project / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    assert contributing == expected["CONTRIBUTING.md"]
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert readme.endswith("\nNotes kept by the project team.\n")
-    assert not (project / expected["removed"]).exists()
+    copier_update_keeping_edits(project, expected)
     assert (project / "conf" / "data" / "diabetes.yaml").is_file()
     assert_no_conflicts(project)
