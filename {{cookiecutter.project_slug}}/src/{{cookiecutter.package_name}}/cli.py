@@ -20,6 +20,7 @@ STAGES = {
 # Commands that are not pipeline stages -> what they do.
 COMMANDS = {
     "predict": "score a CSV or Parquet file in chunks (--input, --output)",
+    "contract": "contract infer FILE --target COLUMN: write conf/data/<name>.yaml",
 {%- if cookiecutter.use_mlflow == 'yes' %}
     "promote": "re-run the champion/challenger decision for the trained model",
 {%- endif %}
@@ -27,10 +28,6 @@ COMMANDS = {
     "params": "compose conf/ with the overrides into params.yaml (what DVC tracks)",
 {%- endif %}
 }
-
-
-class StageError(Exception):
-    """A stage cannot finish; the message says why (the CLI exits with 1)."""
 
 
 def _stage(name: str) -> Callable:
@@ -106,8 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 {%- else %}
     from .config import ConfigError, load_settings
 {%- endif %}
-    from .data import DataValidationError
+    from .errors import StageError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["contract"]:
+        return contract_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _check(parser, args)
@@ -144,9 +144,87 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             for name in list(STAGES) if args.stage == "all" else [args.stage]:
                 _stage(name)(settings)
-    except (DataValidationError, FileNotFoundError, StageError) as exc:
+    except (FileNotFoundError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def build_contract_parser() -> argparse.ArgumentParser:
+    """Describe `contract infer`."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__} contract",
+        description="Infer a data contract (conf/data/<name>.yaml) from a file.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    infer = commands.add_parser("infer", help="write conf/data/<name>.yaml from a file")
+    infer.add_argument("file", type=Path, help="a .csv or .parquet file in the project")
+    infer.add_argument("--target", required=True, help="the column to predict")
+    infer.add_argument("--name", help="contract name (default: the file's stem)")
+    infer.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="default: classification for text labels or few whole-number values",
+    )
+    infer.add_argument(
+        "--ignore", nargs="*", default=[], help="columns to leave out (ids, free text)"
+    )
+    infer.add_argument(
+        "--max-categories",
+        type=int,
+        default=50,
+        help="most distinct values of a categorical column (50)",
+    )
+    infer.add_argument(
+        "--config-dir", type=Path, default=Path("conf"), help="default: ./conf"
+    )
+    infer.add_argument(
+        "--force", action="store_true", help="overwrite an existing contract"
+    )
+    return parser
+
+
+def contract_main(argv: Sequence[str]) -> int:
+    """`contract infer`: write a contract to review; return the exit code."""
+    import re
+
+    from .contract import contract_yaml, infer, read_table
+    from .errors import StageError
+    from .settings import DATA_SUFFIXES
+
+    args = build_contract_parser().parse_args(argv)
+    name = args.name or re.sub(r"\W+", "_", args.file.stem).strip("_").lower()
+    destination = args.config_dir / "data" / f"{name}.yaml"
+    try:
+        if args.file.suffix.lower() not in DATA_SUFFIXES:
+            raise StageError(f"{args.file}: expected a .csv or .parquet file.")
+        if destination.exists() and not args.force:
+            raise StageError(f"{destination} exists: pick another --name, or --force.")
+        frame = read_table(args.file)
+        terms = infer(
+            frame,
+            args.target,
+            task=args.task,
+            ignore=args.ignore,
+            max_categories=args.max_categories,
+        )
+        if args.ignore:
+            terms["ignore"] = list(args.ignore)
+    except (FileNotFoundError, StageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(
+        contract_yaml(terms, name, args.file, len(frame)), encoding="utf-8"
+    )
+    kinds = {}
+    for feature in terms["features"].values():
+        kinds[feature["kind"]] = kinds.get(feature["kind"], 0) + 1
+    print(
+        f"Wrote {destination}: {terms['task']}, target {args.target!r}, "
+        + ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+        + f" feature(s). Review it, then: make train ARGS=\"data={name}\""
+    )
     return 0
 
 

@@ -9,13 +9,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .errors import ConfigError
 from .settings import Settings
 
+__all__ = ["ConfigError", "compose", "load_settings", "validate"]
 DEFAULT_CONFIG_DIR = Path("conf")
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be composed or does not match the settings schema."""
 
 
 def compose(
@@ -45,15 +43,32 @@ def compose(
 
 def validate(raw: Mapping[str, Any]) -> Settings:
     """Validate a composed configuration, naming every offending key."""
+    from .task import for_contract
+
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         lines = [
-            f"  {'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            f" (got {error['input']!r})"
+            f"  {'.'.join(str(part) for part in error['loc']) or '(config)'}: "
+            f"{error['msg']}" + _shown(error["input"])
             for error in exc.errors()
         ]
         raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from exc
+    task = for_contract(settings.data)
+    metric = settings.train.primary_metric
+    if metric is not None and metric not in task.metrics:
+        raise ConfigError(
+            f"Invalid configuration:\n  train.primary_metric: {metric!r} is not a "
+            f"{task.name} metric; choose one of {', '.join(task.metrics)} (or null)."
+        )
+    return settings
+
+
+def _shown(value: Any) -> str:
+    """The offending value, unless it is a whole (large) section of the config."""
+    if isinstance(value, (dict, list)) and len(repr(value)) > 200:
+        return ""
+    return f" (got {value!r})"
 
 
 def load_settings(

@@ -1,114 +1,443 @@
-"""The data contract: one definition of the features and target for every consumer.
+"""What the data contract derives: the data schema, the model's input frame, an example.
 
-Training validates data against it, and the same names and types build the serving
-API's request schema and the ONNX input signature. To use your own data, change this
-module and `data.load_sample`.
+The contract itself is configuration (`conf/data/<name>.yaml`, validated into
+`settings.Contract`), and the trained model carries a copy of it. This module turns it
+into what each consumer needs: a pandera schema to validate files (every problem with
+its column and row), the frame the model pipeline reads, a real example row, and a
+contract inferred from a file (`python -m <package> contract infer`).
 """
 
-TASK = "{{ cookiecutter.task }}"
-TARGET = "target"
-{%- if cookiecutter.task == 'classification' %}
-DATASET = "breast_cancer"
-# Feature name -> Python type of its values (all numeric here).
-FEATURES: dict[str, type] = {
-    "mean_radius": float,
-    "mean_texture": float,
-    "mean_perimeter": float,
-    "mean_area": float,
-    "mean_smoothness": float,
-    "mean_compactness": float,
-    "mean_concavity": float,
-    "mean_concave_points": float,
-    "mean_symmetry": float,
-    "mean_fractal_dimension": float,
-    "radius_error": float,
-    "texture_error": float,
-    "perimeter_error": float,
-    "area_error": float,
-    "smoothness_error": float,
-    "compactness_error": float,
-    "concavity_error": float,
-    "concave_points_error": float,
-    "symmetry_error": float,
-    "fractal_dimension_error": float,
-    "worst_radius": float,
-    "worst_texture": float,
-    "worst_perimeter": float,
-    "worst_area": float,
-    "worst_smoothness": float,
-    "worst_compactness": float,
-    "worst_concavity": float,
-    "worst_concave_points": float,
-    "worst_symmetry": float,
-    "worst_fractal_dimension": float,
-}
-# Class labels in target order: 0 = malignant, 1 = benign.
-CLASSES: tuple[str, ...] = ("malignant", "benign")
-# A real row of the sample data (its first), the example request of the serving API.
-# tests/test_data.py checks that it still is a row of the data.
-EXAMPLE: dict[str, float] = {
-    "mean_radius": 17.99,
-    "mean_texture": 10.38,
-    "mean_perimeter": 122.8,
-    "mean_area": 1001.0,
-    "mean_smoothness": 0.1184,
-    "mean_compactness": 0.2776,
-    "mean_concavity": 0.3001,
-    "mean_concave_points": 0.1471,
-    "mean_symmetry": 0.2419,
-    "mean_fractal_dimension": 0.07871,
-    "radius_error": 1.095,
-    "texture_error": 0.9053,
-    "perimeter_error": 8.589,
-    "area_error": 153.4,
-    "smoothness_error": 0.006399,
-    "compactness_error": 0.04904,
-    "concavity_error": 0.05373,
-    "concave_points_error": 0.01587,
-    "symmetry_error": 0.03003,
-    "fractal_dimension_error": 0.006193,
-    "worst_radius": 25.38,
-    "worst_texture": 17.33,
-    "worst_perimeter": 184.6,
-    "worst_area": 2019.0,
-    "worst_smoothness": 0.1622,
-    "worst_compactness": 0.6656,
-    "worst_concavity": 0.7119,
-    "worst_concave_points": 0.2654,
-    "worst_symmetry": 0.4601,
-    "worst_fractal_dimension": 0.1189,
-}
-{%- else %}
-DATASET = "diabetes"
-# Feature name -> Python type of its values (all numeric here).
-FEATURES: dict[str, type] = {
-    "age": float,
-    "sex": float,
-    "bmi": float,
-    "bp": float,
-    "s1": float,
-    "s2": float,
-    "s3": float,
-    "s4": float,
-    "s5": float,
-    "s6": float,
-}
-# Regression: no classes.
-CLASSES: tuple[str, ...] = ()
-# A real row of the sample data (its first), the example request of the serving API.
-# tests/test_data.py checks that it still is a row of the data.
-EXAMPLE: dict[str, float] = {
-    "age": 59.0,
-    "sex": 2.0,
-    "bmi": 32.1,
-    "bp": 101.0,
-    "s1": 157.0,
-    "s2": 93.2,
-    "s3": 38.0,
-    "s4": 4.0,
-    "s5": 4.8598,
-    "s6": 87.0,
-}
-{%- endif %}
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
+import numpy as np
+import pandas as pd
+
+from .errors import ContractError, DataValidationError
+from .settings import Contract, Feature
+
+# Values beyond float32's range become infinite in the model (ONNX runs in float32).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A missing categorical value as the model pipeline sees it: an unknown category (the
+# one-hot encoder ignores it), kept a string so that the ONNX export can carry it.
+MISSING_CATEGORY = ""
+# Spellings of booleans accepted in files, and what they mean.
+BOOLEANS = {
+    True: 1.0,
+    False: 0.0,
+    1: 1.0,
+    0: 0.0,
+    "true": 1.0,
+    "false": 0.0,
+    "True": 1.0,
+    "False": 0.0,
+    "TRUE": 1.0,
+    "FALSE": 0.0,
+    "1": 1.0,
+    "0": 0.0,
+    "yes": 1.0,
+    "no": 0.0,
+}
+# Problems listed in one error message; the count of the rest follows.
+SHOWN_PROBLEMS = 20
+
+
+def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file; categoricals and string labels stay text."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found.")
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    text = {}
+    if contract is not None:
+        text = {
+            name: "string"
+            for name, feature in contract.features.items()
+            if feature.kind == "categorical"
+        }
+        if contract.classes and isinstance(contract.classes[0], str):
+            text[contract.target] = "string"
+    return pd.read_csv(path, dtype=text)
+
+
+def check_columns(
+    contract: Contract,
+    frame: pd.DataFrame,
+    source: str,
+    *,
+    target: bool = True,
+    ignore: Iterable[str] = (),
+    strict: bool = True,
+) -> None:
+    """Refuse a file whose columns do not fit the contract, saying what to change."""
+    columns = set(map(str, frame.columns))
+    shown = ", ".join(repr(c) for c in list(frame.columns)[:30])
+    if target and contract.target not in columns:
+        raise ContractError(
+            f"data.target: {source} has no column {contract.target!r} (its columns: "
+            f"{shown}). Set data.target to the column to predict."
+        )
+    absent = [name for name in contract.features if name not in columns]
+    if absent:
+        raise ContractError(
+            f"data.features: {source} has no column(s) "
+            f"{', '.join(map(repr, absent))} (its columns: {shown}). Fix the names "
+            "in the contract, or remove the features the file does not have."
+        )
+    if strict:
+        known = {contract.target, *contract.features, *ignore}
+        unknown = [c for c in frame.columns if c not in known]
+        if unknown:
+            raise ContractError(
+                f"{source}: column(s) {', '.join(map(repr, unknown))} are not in the "
+                "contract: add them under data.features, or under data.ignore."
+            )
+
+
+def validate(
+    contract: Contract,
+    frame: pd.DataFrame,
+    source: str = "data",
+    *,
+    target: bool = True,
+    ignore: Iterable[str] = (),
+    strict: bool = True,
+) -> pd.DataFrame:
+    """Check a frame against the contract; return its features (and target), typed.
+
+    Numeric, integer and boolean features come back as float64 (NaN when missing),
+    categoricals as text (NaN when missing). Raises ContractError when the columns do
+    not fit, DataValidationError listing every bad value as column, row and value;
+    rows are counted from 1 for the first data row (a CSV's line = row + 1).
+    """
+    import pandera.errors
+
+    check_columns(
+        contract, frame, source, target=target, ignore=ignore, strict=strict
+    )
+    if frame.empty:
+        raise DataValidationError(f"{source}: no rows.")
+    columns = [*contract.feature_names, *([contract.target] if target else [])]
+    prepared = _prepare(contract, frame[columns])
+    try:
+        valid = schema(contract, target=target).validate(prepared, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        raise DataValidationError(
+            describe(exc.failure_cases, frame, source)
+        ) from None
+    return _typed(contract, valid)
+
+
+def _prepare(contract: Contract, frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise spellings before checks: booleans to 0/1, categories to text."""
+    frame = frame.copy()
+    for name, feature in contract.features.items():
+        if feature.kind == "boolean":
+            column = frame[name]
+            mapped = column.map(lambda v: BOOLEANS.get(v, v) if _hashable(v) else v)
+            frame[name] = mapped.where(column.notna(), np.nan)
+        elif feature.kind == "categorical":
+            frame[name] = _text(frame[name])
+    if contract.target in frame and contract.classes:
+        if isinstance(contract.classes[0], str):
+            frame[contract.target] = _text(frame[contract.target])
+    return frame
+
+
+def _hashable(value: Any) -> bool:
+    """Can the value be looked up in a dict?"""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Non-missing values as strings (integers as "1", not "1.0"), missing as NA."""
+    if pd.api.types.is_float_dtype(column) and (column.dropna() % 1 == 0).all():
+        column = column.astype("Int64")
+    return column.astype("string")
+
+
+def _typed(contract: Contract, frame: pd.DataFrame) -> pd.DataFrame:
+    """Validated columns in their model types (float64, or object text with NaN)."""
+    out = {}
+    for name, feature in contract.features.items():
+        column = frame[name]
+        if feature.kind == "categorical":
+            out[name] = column.astype(object).where(column.notna(), np.nan)
+        else:
+            out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+    if contract.target in frame:
+        column = frame[contract.target]
+        if contract.task == "regression":
+            out[contract.target] = column.astype("float64")
+        elif isinstance(contract.classes[0], str):
+            out[contract.target] = column.astype(object)
+        else:
+            out[contract.target] = column.astype("int64")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def schema(contract: Contract, target: bool = True):
+    """The pandera schema of a file's contract columns (vectorised checks)."""
+    import pandera.pandas as pa
+
+    columns = {
+        name: _column(pa, feature) for name, feature in contract.features.items()
+    }
+    if target:
+        if contract.task == "regression":
+            columns[contract.target] = pa.Column(
+                float, coerce=True, checks=[_finite_check(pa)]
+            )
+        else:
+            kind = "string" if isinstance(contract.classes[0], str) else int
+            columns[contract.target] = pa.Column(
+                kind,
+                coerce=True,
+                checks=pa.Check.isin(list(contract.classes), name="known_class"),
+            )
+    return pa.DataFrameSchema(columns, ordered=False)
+
+
+def _column(pa: Any, feature: Feature):
+    """One feature's pandera column."""
+    if feature.kind == "categorical":
+        return pa.Column(
+            "string",
+            nullable=feature.nullable,
+            checks=pa.Check.isin(feature.categories, name="known_category"),
+        )
+    if feature.kind == "boolean":
+        return pa.Column(
+            nullable=feature.nullable,
+            checks=pa.Check.isin([0.0, 1.0], name="boolean"),
+        )
+    checks = [_finite_check(pa)]
+    if feature.kind == "integer":
+        checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", ignore_na=True))
+    if feature.min is not None:
+        checks.append(pa.Check.ge(feature.min, name=f"min {feature.min:g}"))
+    if feature.max is not None:
+        checks.append(pa.Check.le(feature.max, name=f"max {feature.max:g}"))
+    return pa.Column(float, nullable=feature.nullable, coerce=True, checks=checks)
+
+
+def _finite_check(pa: Any):
+    """Finite, and within float32's range (what the exported model computes in)."""
+    return pa.Check(lambda s: s.abs() <= FLOAT32_MAX, name="finite", ignore_na=True)
+
+
+def describe(failures: pd.DataFrame, frame: pd.DataFrame, source: str) -> str:
+    """Turn pandera's failure cases into one readable line per problem."""
+    lines = []
+    seen = set()
+    for failure in failures.to_dict("records"):
+        check = str(failure["check"])
+        if failure["schema_context"] == "DataFrameSchema":
+            lines.append(f"{check}: {failure['failure_case']!r}.")
+            continue
+        index = failure["index"]
+        key = (failure["column"], index)
+        if key in seen:  # one message per cell: coercion and dtype checks repeat it
+            continue
+        seen.add(key)
+        row = frame.index.get_loc(index) + 1 if index in frame.index else index
+        value = failure["failure_case"]
+        if check == "not_nullable":
+            reason = "missing value (the contract says it may not be missing)"
+        elif check.startswith(("coerce_dtype", "dtype")):
+            reason = f"not a number (value {value!r})"
+        elif check == "finite":
+            reason = f"not a finite number within float32's range (value {value!r})"
+        elif check == "integer":
+            reason = f"not a whole number (value {value!r})"
+        elif check == "boolean":
+            reason = f"not a boolean (value {value!r})"
+        elif check == "known_category":
+            reason = f"unknown category {value!r} (add it to the contract's categories)"
+        elif check == "known_class":
+            reason = f"not one of data.classes (value {value!r})"
+        elif check.startswith(("min ", "max ")):
+            reason = f"below the contract's {check}" if check.startswith("min") else (
+                f"above the contract's {check}"
+            )
+            reason += f" (value {value!r})"
+        else:
+            reason = f"fails {check} (value {value!r})"
+        lines.append(f"column {failure['column']!r}, row {row}: {reason}.")
+    shown = lines[:SHOWN_PROBLEMS]
+    if len(lines) > len(shown):
+        shown.append(f"... and {len(lines) - len(shown)} more problems.")
+    return f"{source} does not match the data contract:\n  " + "\n  ".join(shown)
+
+
+def model_frame(contract: Contract, frame: pd.DataFrame) -> pd.DataFrame:
+    """The features as the model pipeline reads them, in contract order.
+
+    Numeric, integer and boolean features as float64 (NaN when missing); categoricals
+    as text, a missing one as MISSING_CATEGORY.
+    """
+    out = {}
+    for name, feature in contract.features.items():
+        column = frame[name]
+        if feature.kind == "categorical":
+            out[name] = column.astype(object).where(column.notna(), MISSING_CATEGORY)
+        else:
+            out[name] = column.astype("float64")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def split_xy(contract: Contract, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """(model input frame, target) of a validated frame."""
+    return model_frame(contract, frame), frame[contract.target]
+
+
+def example_row(contract: Contract, frame: pd.DataFrame) -> dict[str, Any]:
+    """A real row as a JSON request would send it: the first with no missing value."""
+    features = frame[list(contract.feature_names)]
+    complete = features.dropna()
+    row = (complete if len(complete) else features).iloc[0]
+    return {name: json_value(contract.features[name], row[name]) for name in row.index}
+
+
+def json_value(feature: Feature, value: Any) -> Any:
+    """A validated value as JSON carries it: bool, int, float, str or null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if feature.kind == "categorical":
+        return str(value)
+    if feature.kind == "boolean":
+        return bool(value)
+    if feature.kind == "integer":
+        return int(value)
+    return float(value)
+
+
+def infer(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    task: str | None = None,
+    ignore: Iterable[str] = (),
+    max_categories: int = 50,
+    max_classes: int = 20,
+) -> dict[str, Any]:
+    """A contract (task, target, classes, features) inferred from a file's columns.
+
+    Kinds: booleans, whole numbers (integer), other numbers (numeric), and text
+    (categorical, up to `max_categories` values: beyond it the column is an id or
+    free text, and the error says how to ignore it). Nullable where a value is
+    missing; `min: 0` where no value is negative. The task is classification for a
+    text target or one with at most `max_classes` whole-number values.
+    """
+    ignore = list(ignore)
+    if target not in frame.columns:
+        raise ContractError(
+            f"--target: no column {target!r} in the file (its columns: "
+            f"{', '.join(map(repr, frame.columns))})."
+        )
+    unknown = [name for name in ignore if name not in frame.columns]
+    if unknown:
+        raise ContractError(f"--ignore: no column(s) {', '.join(map(repr, unknown))}.")
+    labels = frame[target]
+    if labels.isna().any():
+        row = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1
+        raise ContractError(
+            f"column {target!r}, row {row}: the target is missing; drop those rows."
+        )
+    numeric_target = pd.api.types.is_numeric_dtype(labels) and not (
+        pd.api.types.is_bool_dtype(labels)
+    )
+    if task is None:
+        whole = numeric_target and bool((labels % 1 == 0).all())
+        few = labels.nunique() <= max_classes
+        task = "classification" if not numeric_target or (whole and few) else (
+            "regression"
+        )
+    contract: dict[str, Any] = {"task": task, "target": target}
+    if task == "classification":
+        if numeric_target and (labels % 1 == 0).all():
+            contract["classes"] = sorted(int(v) for v in labels.unique())
+        else:
+            contract["classes"] = sorted(str(v) for v in labels.unique())
+        if len(contract["classes"]) < 2:
+            raise ContractError(f"column {target!r} has one class only: nothing to learn.")
+    elif not numeric_target:
+        raise ContractError(f"--task regression: column {target!r} is not numeric.")
+    features = {}
+    too_many = []
+    for name in frame.columns:
+        if name == target or name in ignore:
+            continue
+        spec, distinct = _infer_feature(frame[name], max_categories)
+        if spec is None:
+            too_many.append(f"{name!r} ({distinct} values)")
+            continue
+        features[str(name)] = spec
+    if too_many:
+        raise ContractError(
+            f"column(s) {', '.join(too_many)} hold more than {max_categories} distinct "
+            "text values: an id or free text, not a category. Leave them out with "
+            "--ignore, or raise --max-categories."
+        )
+    if not features:
+        raise ContractError("no feature column left: the file has only the target.")
+    contract["features"] = features
+    return contract
+
+
+def _infer_feature(column: pd.Series, max_categories: int) -> tuple[dict | None, int]:
+    """(feature spec, distinct values) of one column; spec None: too many categories."""
+    values = column.dropna()
+    spec: dict[str, Any]
+    if pd.api.types.is_bool_dtype(column) or (
+        len(values) and values.map(lambda v: v in (True, False) and type(v) is bool).all()
+    ):
+        spec = {"kind": "boolean"}
+    elif pd.api.types.is_numeric_dtype(column):
+        whole = bool((values % 1 == 0).all()) if len(values) else False
+        spec = {"kind": "integer" if whole else "numeric"}
+        if len(values) and (values >= 0).all():
+            spec["min"] = 0
+    else:
+        categories = sorted({str(v) for v in values} - {MISSING_CATEGORY})
+        if len(categories) > max_categories:
+            return None, len(categories)
+        spec = {"kind": "categorical", "categories": categories}
+    if column.isna().any() or (
+        spec["kind"] == "categorical" and (column == MISSING_CATEGORY).any()
+    ):
+        spec["nullable"] = True
+    return spec, values.nunique()
+
+
+def contract_yaml(
+    contract: dict[str, Any], name: str, source: Path, rows: int
+) -> str:
+    """The text of `conf/data/<name>.yaml` for an inferred contract, to review."""
+    import yaml
+
+    document = {"name": name, "source": Path(source).as_posix(), **contract}
+    features = document.pop("features")
+    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=88)
+    # One line per feature: a contract of many columns stays readable.
+    lines = ["features:"]
+    for column, spec in features.items():
+        key = yaml.safe_dump(column, allow_unicode=True).removesuffix("...\n").strip()
+        value = yaml.safe_dump(
+            spec, default_flow_style=True, sort_keys=False, width=10_000
+        ).strip()
+        lines.append(f"  {key}: {value}")
+    header = (
+        f"# Data contract inferred from {Path(source).as_posix()} ({rows} rows) by\n"
+        f"# `python -m {__package__} contract infer`. Review it: kinds, categories, which\n"
+        "# features may be missing (nullable) and their bounds (min/max) are what\n"
+        "# training, the API and batch scoring will accept. Columns to leave out: ignore.\n"
+    )
+    return header + body + "\n".join(lines) + "\n"

@@ -1,24 +1,31 @@
 """Typed schema of `conf/`: the composed Hydra config is validated into these models.
 
 Every model is frozen and forbids unknown keys, so a typo in a YAML file or an override
-is an error that names the key instead of a silently ignored setting.
+is an error that names the key instead of a silently ignored setting. The data contract
+(`Contract`) is part of it: `conf/data/<name>.yaml` declares the source file, the task,
+the target and every feature, and the trained model carries the same contract.
 """
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-{%- if cookiecutter.task == 'regression' %}
     NonNegativeFloat,
-{%- else %}
     PositiveFloat,
-{%- endif %}
     PositiveInt,
+    StrictInt,
+    StrictStr,
     field_validator,
+    model_validator,
 )
+
+Task = Literal["classification", "regression"]
+FeatureKind = Literal["numeric", "integer", "boolean", "categorical"]
+# Data files the pipeline reads and writes.
+DATA_SUFFIXES = (".csv", ".parquet")
 
 
 class StrictModel(BaseModel):
@@ -27,18 +34,121 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataSettings(StrictModel):
-    """Which dataset to prepare and how to split it."""
+class Feature(StrictModel):
+    """One input column: its kind, whether it may be missing, its allowed values."""
+
+    kind: FeatureKind = "numeric"
+    # May the value be missing (empty cell, NaN, null)? The model imputes it.
+    nullable: bool = False
+    # Inclusive bounds of numeric and integer features (None: unbounded).
+    min: float | None = None
+    max: float | None = None
+    # The known values of a categorical feature; an unknown one is refused by the API.
+    categories: list[StrictStr] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Feature":
+        if self.kind == "categorical":
+            if not self.categories:
+                raise ValueError("a categorical feature needs its `categories` listed")
+            if len(set(self.categories)) != len(self.categories):
+                raise ValueError("`categories` has duplicates")
+            if "" in self.categories:
+                raise ValueError("`categories` may not hold the empty string")
+        elif self.categories is not None:
+            raise ValueError(f"`categories` only applies to categoricals, not {self.kind}")
+        if self.kind not in ("numeric", "integer") and (
+            self.min is not None or self.max is not None
+        ):
+            raise ValueError(f"`min`/`max` only apply to numeric features, not {self.kind}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+Label = StrictStr | StrictInt
+
+
+class Contract(StrictModel):
+    """What a model is trained on and served with: task, target, classes, features."""
+
+    task: Task
+    target: str
+    # Classification: every label of the target, two or more (strings or integers).
+    classes: list[StrictStr] | list[StrictInt] | None = None
+    # Binary classification: the class whose probability scores ROC AUC, F1, ...
+    # (default: the last of `classes`).
+    positive_class: Label | None = None
+    features: dict[str, Feature] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _task_fits(self) -> "Contract":
+        if self.target in self.features:
+            raise ValueError(f"the target {self.target!r} is also listed as a feature")
+        if self.task == "regression":
+            if self.classes is not None or self.positive_class is not None:
+                raise ValueError("regression takes no `classes` or `positive_class`")
+            return self
+        if not self.classes or len(self.classes) < 2:
+            raise ValueError("classification needs `classes`: two labels or more")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("`classes` has duplicates")
+        if self.positive_class is not None and self.positive_class not in self.classes:
+            raise ValueError(
+                f"positive_class {self.positive_class!r} is not one of `classes`"
+            )
+        return self
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Feature columns in contract order (the model's input order)."""
+        return tuple(self.features)
+
+    @property
+    def positive(self) -> Label | None:
+        """The positive class of a binary task, else None."""
+        if self.task != "classification" or len(self.classes or ()) != 2:
+            return None
+        return self.classes[-1] if self.positive_class is None else self.positive_class
+
+
+class DataSettings(Contract):
+    """The dataset: where it is, which columns to ignore, how to split it."""
 
     name: str
+    # A CSV or Parquet file, relative to the project root. The data stage reads it and
+    # never overwrites it.
+    source: Path
+    # Write this bundled sample to `source` when the file does not exist yet (null for
+    # your own data).
+    sample: Literal["breast_cancer", "diabetes"] | None = None
+    # Columns of the file that are neither features nor target (ids, free text).
+    ignore: list[str] = []
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     split_seed: int = 42
+
+    @field_validator("source")
+    @classmethod
+    def _data_file(cls, value: Path) -> Path:
+        if value.suffix.lower() not in DATA_SUFFIXES:
+            raise ValueError(f"expected a .csv or .parquet file, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ignored_are_not_used(self) -> "DataSettings":
+        used = set(self.ignore) & {self.target, *self.features}
+        if used:
+            raise ValueError(f"ignored column(s) {sorted(used)} are also used")
+        return self
+
+    def contract(self) -> Contract:
+        """The part of the data settings that travels with the model."""
+        return Contract.model_validate(self.model_dump(include=set(Contract.model_fields)))
 
 
 class PathsSettings(StrictModel):
     """Where each stage reads and writes, relative to the project root."""
 
-    raw_data: Path
     processed_dir: Path = Path("data/processed")
     model_dir: Path = Path("models")
     reports_dir: Path = Path("reports")
@@ -89,27 +199,35 @@ class PathsSettings(StrictModel):
         """Parity, quantization and size figures of the export stage."""
         return self.reports_dir / "export.json"
 {%- endif %}
-{% if cookiecutter.task == 'classification' %}
+
 
 class LogisticRegressionSettings(StrictModel):
     """scikit-learn LogisticRegression hyper-parameters."""
 
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    # Linear models depend on the scale of their inputs.
+    scaled: ClassVar[bool] = True
     name: Literal["logistic_regression"]
     C: PositiveFloat = 1.0
     max_iter: PositiveInt = 1000
-{%- else %}
+
 
 class RidgeSettings(StrictModel):
     """scikit-learn Ridge hyper-parameters."""
 
+    tasks: ClassVar[tuple[str, ...]] = ("regression",)
+    scaled: ClassVar[bool] = True
     name: Literal["ridge"]
     alpha: NonNegativeFloat = 1.0
-{%- endif %}
 
 
 class RandomForestSettings(StrictModel):
-    """scikit-learn random forest hyper-parameters."""
+    """scikit-learn random forest hyper-parameters (classifier or regressor by task)."""
 
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    # Trees split on raw values: scaling changes nothing they learn, and scaling in
+    # float32 (as ONNX does) could move a tied value across a split threshold.
+    scaled: ClassVar[bool] = False
     name: Literal["random_forest"]
     n_estimators: PositiveInt = 200
     max_depth: PositiveInt | None = None
@@ -120,11 +238,7 @@ class RandomForestSettings(StrictModel):
 # The `name` key of conf/model/*.yaml selects the schema. Add a model: a YAML file, a
 # settings class here, and an entry in `train.ESTIMATORS`.
 ModelSettings = Annotated[
-{%- if cookiecutter.task == 'classification' %}
-    Union[LogisticRegressionSettings, RandomForestSettings],
-{%- else %}
-    Union[RidgeSettings, RandomForestSettings],
-{%- endif %}
+    Union[LogisticRegressionSettings, RidgeSettings, RandomForestSettings],
     Field(discriminator="name"),
 ]
 
@@ -134,13 +248,9 @@ class TrainSettings(StrictModel):
 
     seed: int = 42
     cv_folds: int = Field(5, ge=0)
-{%- if cookiecutter.task == 'classification' %}
-    primary_metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = (
-        "roc_auc"
-    )
-{%- else %}
-    primary_metric: Literal["rmse", "mae", "r2"] = "rmse"
-{%- endif %}
+    # The metric that ranks models (evaluation, and promotion when tracked); null: the
+    # task's default (`task.py`: roc_auc for classification, rmse for regression).
+    primary_metric: str | None = None
 
     @field_validator("cv_folds")
     @classmethod
@@ -170,3 +280,12 @@ class Settings(StrictModel):
 {%- if cookiecutter.use_mlflow == 'yes' %}
     tracking: TrackingSettings
 {%- endif %}
+
+    @model_validator(mode="after")
+    def _model_fits_the_task(self) -> "Settings":
+        if self.data.task not in self.model.tasks:
+            raise ValueError(
+                f"model.name: {self.model.name} does not do {self.data.task}; "
+                f"pick one that does (model=random_forest, for instance)"
+            )
+        return self

@@ -1,60 +1,36 @@
 """Train stage: fit the preprocessing + estimator pipeline, save it with metadata."""
 
-import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import joblib
+import numpy as np
 import pandas as pd
-{%- if cookiecutter.task == 'classification' %}
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_validate
-{%- else %}
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import KFold, cross_validate
-{%- endif %}
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 
-from . import __version__, contract
-from .data import read_csv
-from .features import build_preprocessor, split_xy
+from . import __version__, artifacts, contract
+from .data import read_split
+from .errors import ContractError
+from .features import build_preprocessor
 from .settings import Settings
+from .task import for_contract
 
 log = logging.getLogger(__name__)
 
-# conf/model/<name>.yaml -> estimator class; the other keys are its arguments.
+# (conf/model/<name>.yaml, task) -> estimator class; the other keys are its arguments.
+# Which tasks a model does is declared by its settings class (`tasks`).
 ESTIMATORS = {
-{%- if cookiecutter.task == 'classification' %}
-    "logistic_regression": LogisticRegression,
-    "random_forest": RandomForestClassifier,
-{%- else %}
-    "ridge": Ridge,
-    "random_forest": RandomForestRegressor,
-{%- endif %}
-}
-# Metric name -> scikit-learn scorer (negated scorers are turned back into errors).
-SCORERS = {
-{%- if cookiecutter.task == 'classification' %}
-    "roc_auc": "roc_auc",
-    "accuracy": "accuracy",
-    "f1": "f1",
-    "precision": "precision",
-    "recall": "recall",
-{%- else %}
-    "rmse": "neg_root_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "r2": "r2",
-{%- endif %}
+    ("logistic_regression", "classification"): LogisticRegression,
+    ("random_forest", "classification"): RandomForestClassifier,
+    ("random_forest", "regression"): RandomForestRegressor,
+    ("ridge", "regression"): Ridge,
 }
 # Settings that configure how a model runs rather than what it learns.
 RUNTIME_KEYS = {"name", "n_jobs"}
-# Tree ensembles split on raw values: scaling changes nothing they learn, and their
-# split thresholds sit on training values, so scaling in float32 (as ONNX does) could
-# move a tied value across a split. Their features pass through unscaled.
-SCALE_FREE = {"random_forest"}
 
 
 @dataclass(frozen=True)
@@ -69,47 +45,66 @@ class TrainResult:
 def build_pipeline(settings: Settings) -> Pipeline:
     """Return the unfitted preprocessing + estimator pipeline the settings describe."""
     params = settings.model.model_dump(exclude={"name"})
-    estimator_cls = ESTIMATORS[settings.model.name]
+    estimator_cls = ESTIMATORS[(settings.model.name, settings.data.task)]
     if "random_state" in estimator_cls().get_params():
         params["random_state"] = settings.train.seed
-    preprocessor = build_preprocessor(scale=settings.model.name not in SCALE_FREE)
+    preprocessor = build_preprocessor(settings.data, scale=settings.model.scaled)
     return Pipeline([("preprocess", preprocessor), ("model", estimator_cls(**params))])
 
 
 def cross_validation_metrics(
     settings: Settings, features: pd.DataFrame, target: pd.Series
 ) -> dict[str, float]:
-    """Mean cross-validated metrics on the training split (empty when turned off)."""
+    """Mean cross-validated metrics on the training split (empty when turned off).
+
+    Every metric keeps its sign (an r2 below zero stays below zero); a metric that is
+    undefined on a fold (AUC of a fold missing a class) is NaN for the whole run.
+    """
     if settings.train.cv_folds == 0:
         return {}
-{%- if cookiecutter.task == 'classification' %}
-    folds = StratifiedKFold(
-        settings.train.cv_folds, shuffle=True, random_state=settings.train.seed
-    )
-{%- else %}
-    folds = KFold(
-        settings.train.cv_folds, shuffle=True, random_state=settings.train.seed
-    )
-{%- endif %}
+    task = for_contract(settings.data)
     scores = cross_validate(
-        build_pipeline(settings), features, target, cv=folds, scoring=SCORERS
+        build_pipeline(settings),
+        features,
+        target,
+        cv=task.splitter(settings.train.cv_folds, settings.train.seed),
+        scoring=task.score,
     )
-    return {f"cv_{name}": float(abs(scores[f"test_{name}"].mean())) for name in SCORERS}
+    return {
+        f"cv_{name}": float(np.mean(scores[f"test_{name}"])) for name in task.metrics
+    }
+
+
+def check_classes(settings: Settings, target: pd.Series) -> None:
+    """Every declared class must have training rows: a model cannot learn it else."""
+    if settings.data.task != "classification":
+        return
+    absent = [c for c in settings.data.classes if not (target == c).any()]
+    if absent:
+        raise ContractError(
+            f"data.classes: {', '.join(map(repr, absent))} has no row in the training "
+            "split: remove it from the contract, or add data for it."
+        )
 
 
 def run(settings: Settings) -> TrainResult:
     """Fit the pipeline on the training split and write model and metadata files."""
-    features, target = split_xy(read_csv(settings.paths.train_data))
+    data = settings.data
+    features, target = contract.split_xy(data, read_split(data, settings.paths.train_data))
+    check_classes(settings, target)
     cv_metrics = cross_validation_metrics(settings, features, target)
+    undefined = [name for name, value in cv_metrics.items() if math.isnan(value)]
+    if undefined:
+        log.warning("Undefined on some folds (a class too rare?): %s", undefined)
     pipeline = build_pipeline(settings).fit(features, target)
+    task = for_contract(data)
     metadata = {
         "model_name": settings.model.name,
-        "task": contract.TASK,
-        "features": {name: kind.__name__ for name, kind in contract.FEATURES.items()},
-        "target": contract.TARGET,
-        "classes": list(contract.CLASSES),
+        "dataset": data.name,
+        "contract": data.contract().model_dump(mode="json"),
+        "example": contract.example_row(data, features),
         "params": settings.model.model_dump(exclude=RUNTIME_KEYS),
-        "primary_metric": settings.train.primary_metric,
+        "primary_metric": task.primary(settings.train.primary_metric),
         "cv_metrics": cv_metrics,
         "train_rows": len(features),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -118,12 +113,10 @@ def run(settings: Settings) -> TrainResult:
 {%- if cookiecutter.use_mlflow == 'yes' %}
     from . import tracking
 
-    metadata["mlflow"] = tracking.log_training(settings, pipeline, features, cv_metrics)
+    metadata["mlflow"] = tracking.log_training(settings, pipeline, features, metadata)
 {%- endif %}
-    settings.paths.model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, settings.paths.model_file)
-    settings.paths.metadata_file.write_text(
-        json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+    metadata = artifacts.save(
+        pipeline, metadata, settings.paths.model_file, settings.paths.metadata_file
     )
     log.info(
         "Trained %s on %d rows; %s; saved to %s",
