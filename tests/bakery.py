@@ -81,7 +81,6 @@ def expected_files(answers: dict) -> set[str]:
     """Exactly the files a bake with these answers must contain."""
     answers = consistent({**_public_defaults(), **answers})
     package = answers.get("package_name") or _derive_package(answers)
-    task = answers["task"]
     src = f"src/{package}"
     files = {
         ".flake8",
@@ -98,7 +97,10 @@ def expected_files(answers: dict) -> set[str]:
         f"{src}/__main__.py",
         f"{src}/cli.py",
         f"{src}/config.py",
+        f"{src}/artifacts.py",
         f"{src}/contract.py",
+        f"{src}/errors.py",
+        f"{src}/task.py",
         f"{src}/data.py",
         f"{src}/evaluate.py",
         f"{src}/features.py",
@@ -108,18 +110,24 @@ def expected_files(answers: dict) -> set[str]:
         "tests/__init__.py",
         "tests/conftest.py",
         "tests/test_cli.py",
+        "tests/test_artifacts.py",
         "tests/test_config.py",
+        "tests/test_contract.py",
         "tests/test_data.py",
         "tests/test_evaluate.py",
         "tests/test_features.py",
         "tests/test_pipeline.py",
         "tests/test_predict.py",
+        "tests/test_task.py",
         "tests/test_train.py",
     }
-    if task == "classification":
-        files |= {"conf/data/breast_cancer.yaml", "conf/model/logistic_regression.yaml"}
-    else:
-        files |= {"conf/data/diabetes.yaml", "conf/model/ridge.yaml"}
+    # Every bake can switch task by configuration: both samples, every model.
+    files |= {
+        "conf/data/breast_cancer.yaml",
+        "conf/data/diabetes.yaml",
+        "conf/model/logistic_regression.yaml",
+        "conf/model/ridge.yaml",
+    }
     if answers["use_mlflow"] == "yes":
         files |= {f"{src}/tracking.py", "tests/test_tracking.py"}
     if answers["use_fastapi"] == "yes":

@@ -129,3 +129,60 @@ def onnx_is_current(onnx_file: Path, model_file: Path) -> bool:
     except Exception:  # an unreadable ONNX file is not current
         return False
     return source == fingerprint(model_file)
+
+
+# ONNX metadata keys: the contract (JSON) and the map of column -> ONNX input name.
+CONTRACT_KEY = "contract"
+INPUTS_KEY = "inputs"
+
+
+class OnnxModel:
+    """An exported model run by onnxruntime, fed with a model frame.
+
+    The file carries its contract and the ONNX input name of each column (the
+    converter renames columns whose names hold characters outside [A-Za-z0-9_]):
+    numeric, integer and boolean columns are float32 inputs, categoricals strings,
+    each of shape [rows, 1]. Outputs: `label` and `probabilities` (classification,
+    columns in the task's sorted label order) or `variable` (regression).
+    """
+
+    def __init__(self, path: Path, threads: int = 1):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ArtifactError(f"{path} not found: run `make export-onnx` first.")
+        self.session = session(self.path, threads)
+        meta = onnx_metadata(self.session)
+        if CONTRACT_KEY not in meta or INPUTS_KEY not in meta:
+            raise ArtifactError(
+                f"{path} carries no data contract: export it again (`make export-onnx`)."
+            )
+        self.contract = Contract.model_validate_json(meta[CONTRACT_KEY])
+        self.inputs: dict[str, str] = json.loads(meta[INPUTS_KEY])
+        self.source_model = meta.get(SOURCE_MODEL_KEY)
+        self.output_names = [output.name for output in self.session.get_outputs()]
+        self.classification = self.contract.task == "classification"
+
+    def feeds(self, frame: Any) -> dict[str, Any]:
+        """ONNX inputs of a model frame (`contract.model_frame`), one per column."""
+        import numpy as np
+
+        feeds = {}
+        for column, name in self.inputs.items():
+            values = frame[column].to_numpy()
+            if self.contract.features[column].kind == "categorical":
+                feeds[name] = values.astype(object).reshape(-1, 1)
+            else:
+                feeds[name] = values.astype(np.float32).reshape(-1, 1)
+        return feeds
+
+    def run(self, frame: Any) -> dict[str, Any]:
+        """Outputs as the task names them: `prediction` (and `probabilities`)."""
+        return self.run_feeds(self.feeds(frame))
+
+    def run_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        """Outputs of ready-made ONNX inputs (a faster path for callers that have them)."""
+        if self.classification:
+            labels, probabilities = self.session.run(["label", "probabilities"], feeds)
+            return {"prediction": labels, "probabilities": probabilities}
+        (values,) = self.session.run(["variable"], feeds)
+        return {"prediction": values[:, 0]}

@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(DVC stages use params.yaml)",
     )
 {%- endif %}
+{%- if cookiecutter.use_onnx == 'yes' %}
+    parser.add_argument(
+        "--if-stale",
+        action="store_true",
+        help="export: only when the ONNX file was not exported from the current model",
+    )
+{%- endif %}
     batch = parser.add_argument_group("predict")
     batch.add_argument("--input", type=Path, help="rows to score (.csv or .parquet)")
     batch.add_argument("--output", type=Path, help="scored rows (.csv or .parquet)")
@@ -140,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .tracking import promote
 
             promote(settings)
+{%- endif %}
+{%- if cookiecutter.use_onnx == 'yes' %}
+        elif args.stage == "export" and args.if_stale:
+            from .export import run as export
+
+            export(settings, if_stale=True)
 {%- endif %}
         else:
             for name in list(STAGES) if args.stage == "all" else [args.stage]:
