@@ -2,8 +2,10 @@
 
 One home for model artifacts. Training saves the fitted pipeline with a metadata file
 that carries the data contract it was trained on and the model's fingerprint (sha256
-of its bytes). The ONNX export records the fingerprint of the model it came from, so an
-ONNX file that was not exported from the current model is never taken for it.
+of its bytes).
+{%- if cookiecutter.use_onnx == 'yes' %} The ONNX export records the fingerprint of the model it came from, so
+an ONNX file that was not exported from the current model is never taken for it.
+{%- endif %}
 Evaluation, export, batch scoring and serving all load through here. Light imports
 only: serving uses this module without the training stack.
 """
@@ -16,9 +18,6 @@ from typing import Any
 
 from .errors import ContractError, StageError
 from .settings import Contract
-
-# ONNX metadata key holding the fingerprint of the model the file was exported from.
-SOURCE_MODEL_KEY = "source_model"
 
 
 class ArtifactError(StageError):
@@ -96,6 +95,14 @@ class Bundle:
             metadata=metadata,
             contract=contract_of(metadata, str(metadata_file)),
         )
+{%- if cookiecutter.use_onnx == 'yes' %}
+
+
+# ONNX metadata keys: the contract (JSON), the map of column -> ONNX input name, and
+# the fingerprint of the model the file was exported from.
+CONTRACT_KEY = "contract"
+INPUTS_KEY = "inputs"
+SOURCE_MODEL_KEY = "source_model"
 
 
 def session(path: Path, threads: int = 1):
@@ -131,11 +138,6 @@ def onnx_is_current(onnx_file: Path, model_file: Path) -> bool:
     return source == fingerprint(model_file)
 
 
-# ONNX metadata keys: the contract (JSON) and the map of column -> ONNX input name.
-CONTRACT_KEY = "contract"
-INPUTS_KEY = "inputs"
-
-
 class OnnxModel:
     """An exported model run by onnxruntime, fed with a model frame.
 
@@ -154,7 +156,8 @@ class OnnxModel:
         meta = onnx_metadata(self.session)
         if CONTRACT_KEY not in meta or INPUTS_KEY not in meta:
             raise ArtifactError(
-                f"{path} carries no data contract: export it again (`make export-onnx`)."
+                f"{path} carries no data contract: export it again "
+                "(`make export-onnx`)."
             )
         self.contract = Contract.model_validate_json(meta[CONTRACT_KEY])
         self.inputs: dict[str, str] = json.loads(meta[INPUTS_KEY])
@@ -180,9 +183,10 @@ class OnnxModel:
         return self.run_feeds(self.feeds(frame))
 
     def run_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        """Outputs of ready-made ONNX inputs (a faster path for callers that have them)."""
+        """Outputs of ready-made ONNX inputs (the fast path for callers with them)."""
         if self.classification:
             labels, probabilities = self.session.run(["label", "probabilities"], feeds)
             return {"prediction": labels, "probabilities": probabilities}
         (values,) = self.session.run(["variable"], feeds)
         return {"prediction": values[:, 0]}
+{%- endif %}

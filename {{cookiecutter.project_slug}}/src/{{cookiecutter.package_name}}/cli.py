@@ -236,7 +236,7 @@ def contract_main(argv: Sequence[str]) -> int:
     print(
         f"Wrote {destination}: {terms['task']}, target {args.target!r}, "
         + ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-        + f" feature(s). Review it, then: make train ARGS=\"data={name}\""
+        + f' feature(s). Review it, then: make train ARGS="data={name}"'
     )
     return 0
 

@@ -115,9 +115,7 @@ def validate(
     """
     import pandera.errors
 
-    check_columns(
-        contract, frame, source, target=target, ignore=ignore, strict=strict
-    )
+    check_columns(contract, frame, source, target=target, ignore=ignore, strict=strict)
     if frame.empty:
         raise DataValidationError(f"{source}: no rows.")
     columns = [*contract.feature_names, *([contract.target] if target else [])]
@@ -125,9 +123,7 @@ def validate(
     try:
         valid = schema(contract, target=target).validate(prepared, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        raise DataValidationError(
-            describe(exc.failure_cases, frame, source)
-        ) from None
+        raise DataValidationError(describe(exc.failure_cases, frame, source)) from None
     return _typed(contract, valid)
 
 
@@ -264,8 +260,10 @@ def describe(failures: pd.DataFrame, frame: pd.DataFrame, source: str) -> str:
         elif check == "known_class":
             reason = f"not one of data.classes (value {value!r})"
         elif check.startswith(("min ", "max ")):
-            reason = f"below the contract's {check}" if check.startswith("min") else (
-                f"above the contract's {check}"
+            reason = (
+                f"below the contract's {check}"
+                if check.startswith("min")
+                else (f"above the contract's {check}")
             )
             reason += f" (value {value!r})"
         else:
@@ -357,8 +355,10 @@ def infer(
     if task is None:
         whole = numeric_target and bool((labels % 1 == 0).all())
         few = labels.nunique() <= max_classes
-        task = "classification" if not numeric_target or (whole and few) else (
-            "regression"
+        task = (
+            "classification"
+            if not numeric_target or (whole and few)
+            else ("regression")
         )
     contract: dict[str, Any] = {"task": task, "target": target}
     if task == "classification":
@@ -367,7 +367,9 @@ def infer(
         else:
             contract["classes"] = sorted(str(v) for v in labels.unique())
         if len(contract["classes"]) < 2:
-            raise ContractError(f"column {target!r} has one class only: nothing to learn.")
+            raise ContractError(
+                f"column {target!r} has one class only: nothing to learn."
+            )
     elif not numeric_target:
         raise ContractError(f"--task regression: column {target!r} is not numeric.")
     features = {}
@@ -397,7 +399,8 @@ def _infer_feature(column: pd.Series, max_categories: int) -> tuple[dict | None,
     values = column.dropna()
     spec: dict[str, Any]
     if pd.api.types.is_bool_dtype(column) or (
-        len(values) and values.map(lambda v: v in (True, False) and type(v) is bool).all()
+        len(values)
+        and values.map(lambda v: v in (True, False) and type(v) is bool).all()
     ):
         spec = {"kind": "boolean"}
     elif pd.api.types.is_numeric_dtype(column):
@@ -417,9 +420,7 @@ def _infer_feature(column: pd.Series, max_categories: int) -> tuple[dict | None,
     return spec, values.nunique()
 
 
-def contract_yaml(
-    contract: dict[str, Any], name: str, source: Path, rows: int
-) -> str:
+def contract_yaml(contract: dict[str, Any], name: str, source: Path, rows: int) -> str:
     """The text of `conf/data/<name>.yaml` for an inferred contract, to review."""
     import yaml
 
@@ -436,8 +437,9 @@ def contract_yaml(
         lines.append(f"  {key}: {value}")
     header = (
         f"# Data contract inferred from {Path(source).as_posix()} ({rows} rows) by\n"
-        f"# `python -m {__package__} contract infer`. Review it: kinds, categories, which\n"
-        "# features may be missing (nullable) and their bounds (min/max) are what\n"
-        "# training, the API and batch scoring will accept. Columns to leave out: ignore.\n"
+        f"# `python -m {__package__} contract infer`. Review it: kinds,\n"
+        "# categories, which features may be missing (nullable) and their bounds\n"
+        "# (min/max) are what training, the API and batch scoring will accept.\n"
+        "# Columns to leave out: ignore.\n"
     )
     return header + body + "\n".join(lines) + "\n"

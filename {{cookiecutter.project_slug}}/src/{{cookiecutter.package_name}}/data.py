@@ -1,4 +1,4 @@
-"""Data stage: read and validate the declared source file (the contract's `data.source`).
+"""Data stage: read and validate the declared source file (`data.source`).
 
 The source is the user's file: it is read, never written, except that a bundled sample
 (`data.sample`) is written there once when the file does not exist yet.

@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 
 def load_bundle(settings: Settings) -> artifacts.Bundle:
     """The trained model with its metadata and contract (`make train` writes them)."""
-    return artifacts.Bundle.load(settings.paths.model_file, settings.paths.metadata_file)
+    return artifacts.Bundle.load(
+        settings.paths.model_file, settings.paths.metadata_file
+    )
 
 
 def run(settings: Settings) -> dict[str, float]:

@@ -56,11 +56,15 @@ class Feature(StrictModel):
             if "" in self.categories:
                 raise ValueError("`categories` may not hold the empty string")
         elif self.categories is not None:
-            raise ValueError(f"`categories` only applies to categoricals, not {self.kind}")
+            raise ValueError(
+                f"`categories` only applies to categoricals, not {self.kind}"
+            )
         if self.kind not in ("numeric", "integer") and (
             self.min is not None or self.max is not None
         ):
-            raise ValueError(f"`min`/`max` only apply to numeric features, not {self.kind}")
+            raise ValueError(
+                f"`min`/`max` only apply to numeric features, not {self.kind}"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
         return self
@@ -143,7 +147,9 @@ class DataSettings(Contract):
 
     def contract(self) -> Contract:
         """The part of the data settings that travels with the model."""
-        return Contract.model_validate(self.model_dump(include=set(Contract.model_fields)))
+        return Contract.model_validate(
+            self.model_dump(include=set(Contract.model_fields))
+        )
 
 
 class PathsSettings(StrictModel):

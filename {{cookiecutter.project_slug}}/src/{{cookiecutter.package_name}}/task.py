@@ -37,7 +37,7 @@ class Task:
         return configured or self.default_metric
 
     def better(self, metric: str, value: float, than: float) -> bool:
-        """Strictly better in the metric's direction (`cv_`/`test_` prefixes allowed)."""
+        """Strictly better in the metric's direction (`cv_`/`test_` prefixes ok)."""
         name = metric.removeprefix("cv_").removeprefix("test_")
         if self.metrics[name].higher_is_better:
             return value > than
@@ -80,7 +80,8 @@ class Classification(Task):
     name = "classification"
     default_metric = "roc_auc"
     metrics = {
-        name: Metric(name) for name in ("roc_auc", "accuracy", "f1", "precision", "recall")
+        name: Metric(name)
+        for name in ("roc_auc", "accuracy", "f1", "precision", "recall")
     }
 
     def __init__(self, contract: Contract):
@@ -157,7 +158,7 @@ class Classification(Task):
         return {name: float(value) for name, value in result.items()}
 
     def plots(self, y_true: Any, outputs: dict, reports_dir: Path) -> list[Path]:
-        """Confusion matrix over every class; ROC curve of the positive class (binary)."""
+        """Confusion matrix over every class; ROC of the positive class (binary)."""
         from sklearn import metrics as skm
 
         plt, plots_dir, figures_dir = _plotting(reports_dir)

@@ -90,7 +90,9 @@ def check_classes(settings: Settings, target: pd.Series) -> None:
 def run(settings: Settings) -> TrainResult:
     """Fit the pipeline on the training split and write model and metadata files."""
     data = settings.data
-    features, target = contract.split_xy(data, read_split(data, settings.paths.train_data))
+    features, target = contract.split_xy(
+        data, read_split(data, settings.paths.train_data)
+    )
     check_classes(settings, target)
     cv_metrics = cross_validation_metrics(settings, features, target)
     undefined = [name for name, value in cv_metrics.items() if math.isnan(value)]
