@@ -56,13 +56,10 @@ test-e2e: $(BIN)/pytest ## Run the end-to-end tier only
 sync-copier: ## Regenerate copier.yml's questions from cookiecutter.json
 	$(PYTHON) scripts/sync_copier.py
 
-demo: $(BIN)/pytest ## Bake the default project into build/demo and run it end to end
+demo: $(BIN)/pytest ## Bake the default project into build/demo and show the whole loop
 	rm -rf $(DEMO_DIR)
 	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
-	cd $(DEMO_DIR)/my-mlops-project && PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(MAKE) install INSTALLER=$(INSTALLER) && \
-		$(MAKE) lint && $(MAKE) train && $(MAKE) evaluate && $(MAKE) test
-	@echo "Demo project ready in $(DEMO_DIR)/my-mlops-project"
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh $(DEMO_DIR)/my-mlops-project $(INSTALLER)
 
 clean: ## Remove build/ and caches
 	rm -rf build .pytest_cache
