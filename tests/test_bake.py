@@ -186,6 +186,16 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
         assert not (targets & listed) or on, f"{component} off, yet {targets & listed}"
 
 
+def test_each_phony_target_has_a_phony_line_of_its_own(baked):
+    """A user's new target never shares a line with the template's (copier update)."""
+    _, project = baked
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    phony = re.findall(r"^\.PHONY:(.*)$", makefile, re.M)
+    assert phony and all(len(line.split()) == 1 for line in phony), phony
+    documented = set(re.findall(r"^([\w-]+):.*## ", makefile, re.M))
+    assert documented <= {line.strip() for line in phony}
+
+
 def test_dependencies_of_absent_components_are_absent(baked):
     answers, project = baked
     text = (project / "pyproject.toml").read_text(encoding="utf-8")
