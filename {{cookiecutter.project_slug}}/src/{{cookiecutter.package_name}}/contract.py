@@ -196,7 +196,7 @@ def schema(contract: Contract, target: bool = True):
             columns[contract.target] = pa.Column(
                 kind,
                 coerce=True,
-                checks=pa.Check.isin(list(contract.classes), name="known_class"),
+                checks=_isin(pa, list(contract.classes), "known_class"),
             )
     return pa.DataFrameSchema(columns, ordered=False)
 
@@ -207,26 +207,51 @@ def _column(pa: Any, feature: Feature):
         return pa.Column(
             "string",
             nullable=feature.nullable,
-            checks=pa.Check.isin(feature.categories, name="known_category"),
+            checks=_isin(pa, feature.categories, "known_category"),
         )
     if feature.kind == "boolean":
         return pa.Column(
             nullable=feature.nullable,
-            checks=pa.Check.isin([0.0, 1.0], name="boolean"),
+            checks=_isin(pa, [0.0, 1.0], "boolean"),
         )
+    # Checks read the values as numbers: a value that failed coercion is reported once,
+    # by the coercion, not again by each check.
     checks = [_finite_check(pa)]
     if feature.kind == "integer":
-        checks.append(pa.Check(lambda s: s % 1 == 0, name="integer", ignore_na=True))
+        checks.append(
+            pa.Check(lambda s: _numbers(s) % 1 == 0, name="integer", ignore_na=True)
+        )
     if feature.min is not None:
-        checks.append(pa.Check.ge(feature.min, name=f"min {feature.min:g}"))
+        low = feature.min
+        checks.append(
+            pa.Check(lambda s: _numbers(s) >= low, name=f"min {low:g}", ignore_na=True)
+        )
     if feature.max is not None:
-        checks.append(pa.Check.le(feature.max, name=f"max {feature.max:g}"))
+        high = feature.max
+        checks.append(
+            pa.Check(
+                lambda s: _numbers(s) <= high, name=f"max {high:g}", ignore_na=True
+            )
+        )
     return pa.Column(float, nullable=feature.nullable, coerce=True, checks=checks)
+
+
+def _isin(pa: Any, allowed: list, name: str):
+    """A membership check whose failures carry `name` (describe() words them)."""
+    allowed = list(allowed)
+    return pa.Check(lambda s: s.isin(allowed), name=name, ignore_na=True)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """Values as floats; what is not a number becomes NaN (reported by coercion)."""
+    return pd.to_numeric(values, errors="coerce")
 
 
 def _finite_check(pa: Any):
     """Finite, and within float32's range (what the exported model computes in)."""
-    return pa.Check(lambda s: s.abs() <= FLOAT32_MAX, name="finite", ignore_na=True)
+    return pa.Check(
+        lambda s: _numbers(s).abs() <= FLOAT32_MAX, name="finite", ignore_na=True
+    )
 
 
 def describe(failures: pd.DataFrame, frame: pd.DataFrame, source: str) -> str:
@@ -239,6 +264,9 @@ def describe(failures: pd.DataFrame, frame: pd.DataFrame, source: str) -> str:
             lines.append(f"{check}: {failure['failure_case']!r}.")
             continue
         index = failure["index"]
+        if index is None or (isinstance(index, float) and math.isnan(index)):
+            if any(column == failure["column"] for column, _ in seen):
+                continue  # a check that could not run on values already reported
         key = (failure["column"], index)
         if key in seen:  # one message per cell: coercion and dtype checks repeat it
             continue
