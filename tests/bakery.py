@@ -101,6 +101,10 @@ def expected_files(answers: dict) -> set[str]:
         f"{src}/contract.py",
         f"{src}/errors.py",
         f"{src}/task.py",
+        f"{src}/tune.py",
+        "conf/tune/logistic_regression.yaml",
+        "conf/tune/ridge.yaml",
+        "conf/tune/random_forest.yaml",
         f"{src}/data.py",
         f"{src}/evaluate.py",
         f"{src}/features.py",
@@ -120,6 +124,7 @@ def expected_files(answers: dict) -> set[str]:
         "tests/test_predict.py",
         "tests/test_task.py",
         "tests/test_train.py",
+        "tests/test_tune.py",
     }
     # Every bake can switch task by configuration: both samples, every model.
     files |= {

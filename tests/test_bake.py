@@ -174,7 +174,7 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
     assert result.returncode == 0, result.stderr
     listed = set(re.findall(r"^\s+(?:\x1b\[\d+m)?([\w-]+)", result.stdout, re.M))
     core = {"help", "install", "lint", "format", "test", "contract", "data", "train"}
-    core |= {"evaluate"}
+    core |= {"evaluate", "tune"}
     assert core | {"clean", "batch-predict"} <= listed
     assert ("mlflow-ui" in listed) == (answers["use_mlflow"] == "yes")
     onnx = {"export-onnx", "benchmark-onnx"}

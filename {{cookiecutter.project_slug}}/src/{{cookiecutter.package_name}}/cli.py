@@ -21,6 +21,8 @@ STAGES = {
 COMMANDS = {
     "predict": "score a CSV or Parquet file in chunks (--input, --output)",
     "contract": "contract infer FILE --target COLUMN: write conf/data/<name>.yaml",
+    "tune": "Optuna study of the model's search space (conf/tune/<model>.yaml, "
+    "tune.<key>=... overrides); writes conf/model/<model>_tuned.yaml",
 {%- if cookiecutter.use_mlflow == 'yes' %}
     "promote": "re-run the champion/challenger decision for the trained model",
 {%- endif %}
@@ -100,6 +102,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 {%- if cookiecutter.use_dvc == 'yes' %}
     if args.params is not None and args.overrides:
         parser.error("--params takes no overrides: give them to the params command")
+    if args.params is not None and args.stage == "tune":
+        parser.error("tune composes conf/ itself: it takes overrides, not --params")
 {%- endif %}
 
 
@@ -121,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.stage == "tune":
+        return tune_main(args)
     try:
 {%- if cookiecutter.use_dvc == 'yes' %}
         if args.stage == "params":
@@ -157,6 +163,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             for name in list(STAGES) if args.stage == "all" else [args.stage]:
                 _stage(name)(settings)
+    except (FileNotFoundError, StageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def tune_main(args: argparse.Namespace) -> int:
+    """`tune`: run the model's Optuna study; return the exit code."""
+    from .errors import ConfigError, StageError
+    from .tune import load, run
+
+    try:
+        settings, search = load(args.overrides, config_dir=args.config_dir)
+        run(settings, search, config_dir=args.config_dir)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

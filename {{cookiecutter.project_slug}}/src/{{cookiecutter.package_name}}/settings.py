@@ -295,3 +295,91 @@ class Settings(StrictModel):
                 f"pick one that does (model=random_forest, for instance)"
             )
         return self
+
+
+# Hyper-parameter search (`make tune`): conf/tune/<model>.yaml, validated on its own,
+# since only the tune command composes it (`tune.load`). Each parameter is a range or a
+# list of choices; tune.py checks that it is a field of the model's settings class.
+
+
+def _check_range(low: float, high: float, log: bool) -> None:
+    """Refuse an empty range, and a log scale that reaches zero or below."""
+    if not low < high:
+        raise ValueError(f"empty range: low ({low}) must be below high ({high})")
+    if log and low <= 0:
+        raise ValueError(f"a log range needs low above 0, got {low}")
+
+
+class IntRange(StrictModel):
+    """Whole numbers from low to high, both included (`log`: on a log scale)."""
+
+    type: Literal["int"]
+    low: StrictInt
+    high: StrictInt
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "IntRange":
+        _check_range(self.low, self.high, self.log)
+        return self
+
+
+class FloatRange(StrictModel):
+    """Real numbers from low to high (`log`: on a log scale, for C or alpha)."""
+
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "FloatRange":
+        _check_range(self.low, self.high, self.log)
+        return self
+
+
+class Categorical(StrictModel):
+    """One of a list of values (null included: `max_depth: [null, 8, 16]`)."""
+
+    type: Literal["categorical"]
+    choices: list[bool | StrictInt | float | StrictStr | None]
+
+    @field_validator("choices")
+    @classmethod
+    def _some_distinct(cls, value: list) -> list:
+        if not value:
+            raise ValueError("empty list of choices: list one value or more")
+        if len({repr(item) for item in value}) != len(value):
+            raise ValueError(f"duplicate choices in {value}")
+        return value
+
+
+SearchParameter = Annotated[
+    Union[IntRange, FloatRange, Categorical], Field(discriminator="type")
+]
+
+
+class TuneSettings(StrictModel):
+    """An Optuna study: its search space, budget, seed and storage."""
+
+    # Trials per `make tune` (a second run adds as many to the same study); null: until
+    # the timeout.
+    n_trials: PositiveInt | None = 20
+    # Seconds after which no new trial starts (null: no limit).
+    timeout: PositiveFloat | None = None
+    # Seed of the sampler (the folds are the training run's: train.seed).
+    seed: int = 42
+    # Stop a trial whose running mean over the folds is worse than the median trial's.
+    pruning: bool = True
+    # Where the study lives, so that it resumes (relative to the project root).
+    storage: str = "sqlite:///optuna.db"
+    # null: <dataset>-<model>-<metric>, the same for every run on the same data.
+    study_name: str | None = None
+    # Model hyper-parameter -> its range or choices.
+    params: dict[str, SearchParameter] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "TuneSettings":
+        if self.n_trials is None and self.timeout is None:
+            raise ValueError("set n_trials or timeout (or both): the study must end")
+        return self
