@@ -1,29 +1,158 @@
-"""Batch scoring streams files in chunks; bad rows are reported by line, not dropped."""
+"""Batch scoring follows the model's contract: chunks checked by kind, bad rows by line.
+
+Nothing here depends on the sample's numbers: expected predictions come from the saved
+pipeline, columns and reasons from the contract. A small contract of every kind
+(`mixed`) is written in a temporary folder: a categorical and a numeric column that may
+be missing, a boolean, an integer, bounds, three string classes and column names the
+ONNX converter renames.
+"""
+
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }} import contract, predict, train
+from {{ cookiecutter.package_name }} import (
+    artifacts,
+    contract,
+    data,
+    features,
+    predict,
+    train,
+)
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.features import split_xy
+from {{ cookiecutter.package_name }}.config import load_settings
+from {{ cookiecutter.package_name }}.errors import StageError
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.task import for_contract
 
 from .conftest import CONFIG_DIR
 
+# The mixed contract: iris with a derived categorical, a boolean, an integer and an
+# id column; the classes are listed unsorted on purpose.
+MIXED = {
+    "name": "mixed",
+    "source": "data/raw/mixed.csv",
+    "task": "classification",
+    "target": "Species",
+    "classes": ["virginica", "setosa", "versicolor"],
+    "ignore": ["Plant ID"],
+    "test_size": 0.3,
+    "split_seed": 5,
+    "features": {
+        "Sepal Length (cm)": {"kind": "numeric", "nullable": True, "min": 0},
+        "sepal width (cm)": {"kind": "numeric", "min": 0, "max": 10},
+        "petal length (cm)": {"kind": "numeric", "min": 0},
+        "petal width (cm)": {"kind": "numeric", "min": 0},
+        "Leaf Shape": {
+            "kind": "categorical",
+            "categories": ["narrow", "oval", "round"],
+            "nullable": True,
+        },
+        "Greenhouse?": {"kind": "boolean"},
+        "Stem Count": {"kind": "integer", "min": 0},
+    },
+}
+
+
+def mixed_frame() -> pd.DataFrame:
+    """The rows of the mixed contract: every seventh value of two columns missing."""
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris(as_frame=True)
+    frame = bunch.frame.rename(columns={"sepal length (cm)": "Sepal Length (cm)"})
+    rng = np.random.default_rng(11)
+    frame.insert(0, "Plant ID", [f"P{index:03d}" for index in range(len(frame))])
+    frame["Species"] = bunch.target_names[frame.pop("target")].astype(object)
+    shapes = np.array(["narrow", "oval", "round"], dtype=object)
+    frame["Leaf Shape"] = shapes[rng.integers(0, 3, len(frame))]
+    frame["Greenhouse?"] = rng.random(len(frame)) < 0.5
+    frame["Stem Count"] = rng.integers(1, 6, len(frame))
+    every_seventh = np.arange(len(frame)) % 7 == 3
+    frame.loc[every_seventh, "Leaf Shape"] = None
+    frame.loc[np.roll(every_seventh, 2), "Sepal Length (cm)"] = np.nan
+    return frame
+
+
+def mixed_settings(
+    root, *overrides: str, model: str = "logistic_regression"
+) -> Settings:
+    """Settings on the mixed contract, its file and a conf/ copy written under root."""
+    conf = root / "conf"
+    if not conf.exists():
+        shutil.copytree(CONFIG_DIR, conf)
+        terms = yaml.safe_dump(MIXED, sort_keys=False, allow_unicode=True)
+        (conf / "data" / "mixed.yaml").write_text(terms, encoding="utf-8")
+        source = root / MIXED["source"]
+        source.parent.mkdir(parents=True, exist_ok=True)
+        mixed_frame().to_csv(source, index=False)
+    return load_settings(
+        ["data=mixed", f"model={model}", "train.cv_folds=0", *overrides],
+        config_dir=conf,
+    )
+
+
+def fit(settings: Settings, rows: int | None = None) -> Settings:
+    """Write the splits, fit the pipeline and save it with its contract (as train).
+
+    `rows`: fit on the first rows of the training split only (another model).
+    """
+    data.run(settings)
+    features.run(settings)
+    split = data.read_split(settings.data, settings.paths.train_data)
+    x_train, y_train = contract.split_xy(settings.data, split.head(rows))
+    pipeline = train.build_pipeline(settings).fit(x_train, y_train)
+    metadata = {
+        "model_name": settings.model.name,
+        "contract": settings.data.contract().model_dump(mode="json"),
+    }
+    artifacts.save(
+        pipeline, metadata, settings.paths.model_file, settings.paths.metadata_file
+    )
+    return settings
+
+
+def read_text(path) -> pd.DataFrame:
+    """A CSV file as text, cell for cell."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def expected(settings: Settings, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The output columns the saved scikit-learn pipeline gives the rows."""
+    paths = settings.paths
+    bundle = artifacts.Bundle.load(paths.model_file, paths.metadata_file)
+    terms, task = bundle.contract, for_contract(bundle.contract)
+    typed = contract.validate(terms, rows, target=False, strict=False)
+    outputs = task.outputs(bundle.pipeline, contract.model_frame(terms, typed))
+    return task.columns(outputs)
+
+
+def assert_scored_like(settings: Settings, scored: pd.DataFrame, rows: pd.DataFrame):
+    """Scored output columns match the pipeline's outputs for the same rows."""
+    for column, values in expected(settings, rows).items():
+        if column == "prediction" and values.dtype == object:
+            assert list(scored[column]) == list(values)
+        else:
+            np.testing.assert_allclose(scored[column], values, rtol=1e-4, atol=1e-4)
+
 
 @pytest.fixture
-def trained(prepared):
-    """Settings with a trained default model on disk."""
-    train.run(prepared)
-    return prepared
+def trained(prepared) -> Settings:
+    """Default settings with a fitted model and its contract on disk."""
+    return fit(prepared)
 
 
-def expected_predictions(settings, rows: pd.DataFrame) -> np.ndarray:
-    """What the scikit-learn pipeline predicts for the rows."""
-    import joblib
+@pytest.fixture
+def mixed(make_settings, tmp_path) -> Settings:
+    """The mixed contract in tmp_path (cwd), fitted with a logistic regression."""
+    return fit(mixed_settings(tmp_path))
 
-    pipeline = joblib.load(settings.paths.model_file)
-    return pipeline.predict(split_xy(rows)[0] if contract.TARGET in rows else rows)
+
+def outputs_of(settings: Settings) -> tuple[str, ...]:
+    """The columns batch scoring adds, from the model's contract."""
+    return for_contract(settings.data).output_columns()
 
 
 def test_csv_is_scored_chunk_by_chunk_like_the_model(trained, tmp_path):
@@ -32,31 +161,29 @@ def test_csv_is_scored_chunk_by_chunk_like_the_model(trained, tmp_path):
 
     counts = predict.run(trained, source, output, chunk_size=7)
 
-    rows = pd.read_csv(source)
+    rows = read_text(source)
     scored = pd.read_csv(output)
     assert counts == {"rows": len(rows), "scored": len(rows), "rejected": 0}
-    assert list(scored.columns) == [*rows.columns, *predict.OUTPUT_COLUMNS]
-    pd.testing.assert_frame_equal(scored[rows.columns], rows)
-{%- if cookiecutter.task == 'classification' %}
-    np.testing.assert_array_equal(
-        scored["prediction"], expected_predictions(trained, rows)
-    )
-    probabilities = scored[list(predict.OUTPUT_COLUMNS[1:])].to_numpy()
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-{%- else %}
-    np.testing.assert_allclose(
-        scored["prediction"], expected_predictions(trained, rows), rtol=1e-4
-    )
-{%- endif %}
+    assert list(scored.columns) == [*rows.columns, *outputs_of(trained)]
+    pd.testing.assert_frame_equal(read_text(output)[rows.columns], rows)
+    assert_scored_like(trained, scored, contract.read_table(source, trained.data))
+    if trained.data.task == "classification":
+        probabilities = scored[list(outputs_of(trained)[1:])].to_numpy()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert not (tmp_path / "scored.rejects.csv").exists()
 
 
 def test_bad_rows_are_rejected_with_their_line_numbers(trained, tmp_path):
-    rows = pd.read_csv(trained.paths.test_data).head(6).astype(str)
-    first, second = contract.FEATURE_NAMES[0], contract.FEATURE_NAMES[1]
+    numbers = [
+        name
+        for name, feature in trained.data.features.items()
+        if feature.kind in ("numeric", "integer") and not feature.nullable
+    ]
+    first, second = numbers[0], numbers[1]
+    rows = read_text(trained.paths.test_data).head(6)
     rows.loc[rows.index[1], first] = "abc"
     rows.loc[rows.index[3], second] = ""
-    rows.loc[rows.index[4], first] = "inf"
+    rows.loc[rows.index[4], first] = "1e308"
     source = tmp_path / "rows.csv"
     rows.to_csv(source, index=False)
     with source.open("a", encoding="utf-8") as handle:
@@ -66,20 +193,70 @@ def test_bad_rows_are_rejected_with_their_line_numbers(trained, tmp_path):
     counts = predict.run(trained, source, output, chunk_size=4)
 
     assert counts == {"rows": 7, "scored": 3, "rejected": 4}
-    rejects = pd.read_csv(tmp_path / "scored.rejects.csv", keep_default_na=False)
-    assert list(rejects["line"]) == [3, 5, 6, 8]
-    errors = list(rejects["error"])
-    assert errors[0] == f"column '{first}': not a number ('abc')"
-    assert errors[1] == f"column '{second}': missing value"
-    assert errors[2] == f"column '{first}': not finite ('inf')"
-    assert errors[3] == "empty row: no feature values"
+    rejects = read_text(tmp_path / "scored.rejects.csv")
+    assert list(rejects["line"]) == ["3", "5", "6", "8"]
+    assert list(rejects["error"]) == [
+        f"column '{first}': not a number ('abc')",
+        f"column '{second}': missing value",
+        f"column '{first}': not a finite number within float32's range ('1e308')",
+        "empty row: no feature values",
+    ]
     assert rejects.loc[0, first] == "abc"  # the row as it was, to fix and re-run
     assert len(pd.read_csv(output)) == 3
 
 
+def test_every_kind_is_checked_against_the_model_contract(mixed, tmp_path):
+    rows = read_text(mixed.paths.test_data).head(12).drop(columns=["Species"])
+    rows.insert(0, "Plant ID", [f"X{index}" for index in range(len(rows))])
+    rows["note"] = "passes through"  # a column the contract does not know
+    bad = {
+        1: ("Leaf Shape", "square"),
+        2: ("petal width (cm)", ""),
+        3: ("petal length (cm)", "1e308"),
+        4: ("sepal width (cm)", "11"),
+        5: ("sepal width (cm)", "-0.5"),
+        6: ("Greenhouse?", "maybe"),
+        7: ("Stem Count", "2.5"),
+    }
+    for position, (column, value) in bad.items():
+        rows.loc[rows.index[position], column] = value
+    # Missing where the contract allows it; booleans spelled as a person would.
+    rows.loc[rows.index[8], ["Sepal Length (cm)", "Leaf Shape"]] = ""
+    rows.loc[rows.index[9], "Greenhouse?"] = "yes"
+    rows.loc[rows.index[10], "Greenhouse?"] = "False"
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+
+    counts = predict.run(mixed, source, output, chunk_size=5)
+
+    assert counts == {"rows": 12, "scored": 5, "rejected": 7}
+    rejects = read_text(tmp_path / "scored.rejects.csv")
+    assert list(rejects["line"]) == [str(position + 2) for position in bad]
+    assert list(rejects["error"]) == [
+        "column 'Leaf Shape': unknown category ('square')",
+        "column 'petal width (cm)': missing value",
+        "column 'petal length (cm)': not a finite number within float32's range "
+        "('1e308')",
+        "column 'sepal width (cm)': above the contract's max 10 ('11')",
+        "column 'sepal width (cm)': below the contract's min 0 ('-0.5')",
+        "column 'Greenhouse?': not a boolean ('maybe')",
+        "column 'Stem Count': not a whole number ('2.5')",
+    ]
+    scored = pd.read_parquet(output)
+    kept = [0, 8, 9, 10, 11]
+    assert list(scored["Plant ID"]) == [f"X{index}" for index in kept]
+    assert list(scored.columns) == [*rows.columns, *outputs_of(mixed)]
+    assert set(scored["prediction"]) <= set(mixed.data.classes)
+    good = contract.read_table(source, mixed.data).iloc[kept]
+    spelled = {"yes": "1", "False": "0"}  # as batch scoring reads them
+    good["Greenhouse?"] = good["Greenhouse?"].replace(spelled).astype(float)
+    assert_scored_like(mixed, scored, good)
+
+
 def test_parquet_in_and_out(trained, tmp_path):
     source = tmp_path / "rows.parquet"
-    rows = pd.read_csv(trained.paths.test_data)
+    rows = contract.read_table(trained.paths.test_data, trained.data)
     rows.to_parquet(source, index=False)
     output = tmp_path / "scored.parquet"
 
@@ -87,17 +264,23 @@ def test_parquet_in_and_out(trained, tmp_path):
 
     scored = pd.read_parquet(output)
     assert counts["scored"] == len(rows) == len(scored)
-    assert list(scored.columns) == [*rows.columns, *predict.OUTPUT_COLUMNS]
-{%- if cookiecutter.task == 'classification' %}
-    np.testing.assert_array_equal(
-        scored["prediction"], expected_predictions(trained, rows)
-    )
-{%- endif %}
+    assert list(scored.columns) == [*rows.columns, *outputs_of(trained)]
+    assert_scored_like(trained, scored, rows)
+
+
+def test_the_target_column_is_not_needed(trained, tmp_path):
+    rows = read_text(trained.paths.test_data).drop(columns=[trained.data.target])
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+
+    counts = predict.run(trained, source, tmp_path / "out.csv")
+
+    assert counts["scored"] == len(rows)
 
 
 def test_a_file_of_only_bad_rows_still_writes_the_columns(trained, tmp_path):
-    rows = pd.read_csv(trained.paths.test_data).head(2).astype(str)
-    rows[contract.FEATURE_NAMES[0]] = "x"
+    rows = read_text(trained.paths.test_data).head(2)
+    rows[trained.data.feature_names[0]] = "x"
     source = tmp_path / "rows.csv"
     rows.to_csv(source, index=False)
 
@@ -105,12 +288,12 @@ def test_a_file_of_only_bad_rows_still_writes_the_columns(trained, tmp_path):
 
     assert counts == {"rows": 2, "scored": 0, "rejected": 2}
     written = pd.read_csv(tmp_path / "out.csv")
-    assert written.empty and "prediction" in written.columns
+    assert written.empty and set(outputs_of(trained)) <= set(written.columns)
 
 
 def test_missing_column_stops_with_its_name(trained, tmp_path):
-    column = contract.FEATURE_NAMES[-1]
-    rows = pd.read_csv(trained.paths.test_data).drop(columns=[column])
+    column = trained.data.feature_names[-1]
+    rows = read_text(trained.paths.test_data).drop(columns=[column])
     source = tmp_path / "rows.csv"
     rows.to_csv(source, index=False)
     with pytest.raises(predict.BatchInputError, match=column):
@@ -121,13 +304,13 @@ def test_unknown_format_and_empty_file_are_refused(trained, tmp_path):
     with pytest.raises(predict.BatchInputError, match=r"\.csv or \.parquet"):
         predict.run(trained, trained.paths.test_data, tmp_path / "out.json")
     empty = tmp_path / "empty.csv"
-    empty.write_text(",".join(contract.FEATURE_NAMES) + "\n", encoding="utf-8")
+    empty.write_text(",".join(trained.data.feature_names) + "\n", encoding="utf-8")
     with pytest.raises(predict.BatchInputError, match="no rows"):
         predict.run(trained, empty, tmp_path / "out.csv")
 
 
 def test_scoring_without_a_model_explains_what_to_run(prepared, tmp_path):
-    with pytest.raises(FileNotFoundError, match="make train"):
+    with pytest.raises(StageError, match="make train"):
         predict.run(prepared, prepared.paths.test_data, tmp_path / "out.csv")
 
 
@@ -140,28 +323,27 @@ def test_count_rows_counts_data_lines(tmp_path):
 {%- if cookiecutter.use_onnx == 'yes' %}
 
 
-def test_the_onnx_model_is_used_when_present_and_fresh(trained, tmp_path):
-    import os
-
+def test_the_onnx_model_is_used_only_while_it_is_current(mixed, tmp_path, caplog):
     from {{ cookiecutter.package_name }} import export
-    from {{ cookiecutter.package_name }}.data import read_csv
 
-    assert predict.load_scorer(trained)[0].endswith("model.joblib")
-    export.run(trained)
-    model, scores = predict.load_scorer(trained)
-    assert model.endswith("model.onnx")
-    rows, _ = split_xy(read_csv(trained.paths.test_data))
-    columns = scores(rows)
-    assert list(columns) == list(predict.OUTPUT_COLUMNS)
-{%- if cookiecutter.task == 'classification' %}
-    np.testing.assert_array_equal(
-        columns["prediction"], expected_predictions(trained, rows)
-    )
-{%- endif %}
-    # An ONNX file older than the trained model is stale: the joblib model is used.
-    stat = trained.paths.model_file.stat()
-    os.utime(trained.paths.onnx_file, (stat.st_atime, stat.st_mtime - 60))
-    assert predict.load_scorer(trained)[0].endswith("model.joblib")
+    caplog.set_level("INFO", logger=predict.__name__)
+    assert predict.load_scorer(mixed).name.endswith("model.joblib")
+    assert "no ONNX export" in caplog.text
+    export.run(mixed)
+    scorer = predict.load_scorer(mixed)
+    assert scorer.name.endswith("model.onnx")
+    source, output = mixed.paths.test_data, tmp_path / "scored.csv"
+    rows = contract.read_table(source, mixed.data)
+    predict.run(mixed, source, output)
+    assert_scored_like(mixed, pd.read_csv(output), rows)
+
+    # Retrained after the export: the ONNX file is stale and is not used.
+    fit(mixed, rows=40)
+    caplog.clear()
+    assert predict.load_scorer(mixed).name.endswith("model.joblib")
+    assert "exported from another model" in caplog.text
+    predict.run(mixed, source, output)
+    assert_scored_like(mixed, pd.read_csv(output), rows)
 {%- endif %}
 
 

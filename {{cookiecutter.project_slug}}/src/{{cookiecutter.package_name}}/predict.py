@@ -1,37 +1,50 @@
 """Batch scoring: stream a CSV or Parquet file through the model, chunk by chunk.
 
 Memory stays flat whatever the file size: one chunk is read, checked, scored and
-written at a time. Rows that break the data contract are not dropped silently: each is
-reported with its line number and written, with the reason, to a rejects file.
+written at a time. Each chunk is checked against the contract the model was trained
+on (it travels with the model), column by column; rows that break it are not dropped
+silently: each is reported with its line number and written, with the reason, to a
+rejects file. Columns beyond the contract's (an id, the target) pass through.
 """
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import contract
-from .cli import StageError
-from .settings import Settings
+from . import artifacts, contract
+from .errors import StageError
+from .settings import Contract, Feature, Settings
+from .task import Task, for_contract
 
 log = logging.getLogger(__name__)
 
 FORMATS = (".csv", ".parquet")
 # Reasons are listed in the log up to this many rows; the rejects file has them all.
 SHOWN_REJECTS = 10
-# Columns added to each scored row.
-{%- if cookiecutter.task == 'classification' %}
-OUTPUT_COLUMNS = ("prediction", *(f"probability_{name}" for name in contract.CLASSES))
-{%- else %}
-OUTPUT_COLUMNS = ("prediction",)
-{%- endif %}
 
 
 class BatchInputError(StageError):
     """The input file cannot be scored at all (format, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """The model batch scoring uses: what it is, its contract, its output columns."""
+
+    name: str
+    contract: Contract
+    task: Task
+    score: Callable[[pd.DataFrame], dict]
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """Columns added to each scored row."""
+        return self.task.output_columns()
 
 
 def _format(path: Path) -> str:
@@ -59,9 +72,10 @@ def count_rows(path: Path) -> int:
 def read_chunks(path: Path, chunk_size: int) -> Iterator[tuple[int, pd.DataFrame]]:
     """Yield (line number of the first row, rows) chunks.
 
-    CSV values are read as text, so that nothing is coerced before it is checked, and
-    blank lines are kept as rows, so that line numbers stay true (line 1 is the header;
-    a quoted value spanning several lines would shift them).
+    CSV values are read as text, so that nothing is coerced before it is checked
+    (empty cells and pandas' NA spellings are missing, as when training reads a file),
+    and blank lines are kept as rows, so that line numbers stay true (line 1 is the
+    header; a quoted value spanning several lines would shift them).
     """
     if _format(path) == ".parquet":
         import pyarrow.parquet as pq
@@ -75,7 +89,6 @@ def read_chunks(path: Path, chunk_size: int) -> Iterator[tuple[int, pd.DataFrame
     chunks = pd.read_csv(
         path,
         dtype=str,
-        keep_default_na=False,
         skip_blank_lines=False,
         chunksize=chunk_size,
     )
@@ -85,101 +98,132 @@ def read_chunks(path: Path, chunk_size: int) -> Iterator[tuple[int, pd.DataFrame
         first += len(frame)
 
 
-def check(frame: pd.DataFrame, first_line: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a chunk into (valid features as floats, rejects with line and error)."""
-    values = {}
-    problems = pd.Series("", index=frame.index)
+def _missing(raw: pd.Series) -> pd.Series:
+    """Missing cells: null or NaN (CSV: empty, or a spelling pandas reads as NA)."""
+    missing = raw.isna()
+    if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+        missing |= raw.eq(contract.MISSING_CATEGORY).fillna(True).astype(bool)
+    return missing
+
+
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Values as text (whole numbers as "1", not "1.0"); missing cells as NA."""
+    if pd.api.types.is_float_dtype(raw.dtype) and (raw.dropna() % 1 == 0).all():
+        raw = raw.astype("Int64")
+    elif pd.api.types.is_bool_dtype(raw.dtype):
+        raw = raw.astype(object)
+    return raw.astype("string")
+
+
+def _check_column(
+    feature: Feature, raw: pd.Series, missing: pd.Series
+) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """(typed values, [(bad rows, reason)]) of one column, every row at once."""
+    if feature.kind == "categorical":
+        text = _as_text(raw)
+        known = text.isin(feature.categories).fillna(False).astype(bool)
+        values = text.astype(object).where(known & ~missing, np.nan)
+        return values, [(~known & ~missing, "unknown category")]
+    number = pd.to_numeric(raw, errors="coerce").astype("float64")
+    if feature.kind == "boolean":
+        # Spellings first ("true", "yes", ...), then numbers 0 and 1 ("1.0", as a
+        # split written by the features stage holds them).
+        spelled = raw.map(contract.BOOLEANS).astype("float64")
+        values = spelled.fillna(number.where(number.isin([0.0, 1.0])))
+        return values, [(values.isna() & ~missing, "not a boolean")]
+    finite = number.abs() <= contract.FLOAT32_MAX
+    problems = [
+        (number.isna() & ~missing, "not a number"),
+        (number.notna() & ~finite, "not a finite number within float32's range"),
+    ]
+    if feature.kind == "integer":
+        problems.append((finite & (number % 1 != 0), "not a whole number"))
+    if feature.min is not None:
+        below = finite & (number < feature.min)
+        problems.append((below, f"below the contract's min {feature.min:g}"))
+    if feature.max is not None:
+        above = finite & (number > feature.max)
+        problems.append((above, f"above the contract's max {feature.max:g}"))
+    return number, problems
+
+
+def check(
+    terms: Contract, frame: pd.DataFrame, first_line: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a chunk into (model frame of the valid rows, rejects with line and error).
+
+    Every contract column is checked at once for all rows of the chunk, by kind:
+    numbers finite within float32's range and the contract's bounds, integers whole,
+    booleans spelled as `contract.BOOLEANS`, categoricals among the contract's
+    categories, and a value missing only where the contract allows it.
+    """
+    typed = {}
+    problems = pd.Series("", index=frame.index, dtype=object)
     empty = pd.Series(True, index=frame.index)
-    for name in contract.FEATURE_NAMES:
+    for name, feature in terms.features.items():
         raw = frame[name]
-        number = pd.to_numeric(raw, errors="coerce").astype("float64")
-        missing = raw.isna()
-        if not pd.api.types.is_numeric_dtype(raw.dtype):
-            missing |= raw.eq("")
+        missing = _missing(raw)
         empty &= missing
-        not_number = number.isna() & ~missing
-        infinite = np.isinf(number)
-        for mask, reason in (
-            (missing, "missing value"),
-            (not_number, "not a number"),
-            (infinite, "not finite"),
-        ):
+        values, failures = _check_column(feature, raw, missing)
+        if not feature.nullable and missing.any():
+            problems[missing] += f"column {name!r}: missing value; "
+        for mask, reason in failures:
             if mask.any():
                 shown = raw[mask].astype(str).map(repr)
-                detail = "" if reason == "missing value" else " (" + shown + ")"
-                problems[mask] += f"column {name!r}: {reason}" + detail + "; "
-        values[name] = number
+                problems[mask] += f"column {name!r}: {reason} (" + shown + "); "
+        typed[name] = values
     problems[empty] = "empty row: no feature values"
-    bad = problems != ""
-    valid = pd.DataFrame(values, index=frame.index)[~bad]
+    bad = (problems != "").to_numpy()
+    valid = contract.model_frame(terms, pd.DataFrame(typed, index=frame.index)[~bad])
     rejected = frame[bad].copy()
     rejected.insert(0, "error", problems[bad].str.rstrip("; "))
-    positions = np.flatnonzero(bad.to_numpy())
-    rejected.insert(0, "line", positions + first_line)
+    rejected.insert(0, "line", np.flatnonzero(bad) + first_line)
     return valid, rejected
 
 
-def load_scorer(settings: Settings) -> tuple[str, Callable[[pd.DataFrame], dict]]:
-    """(which model, function from feature frame to prediction columns)."""
+def load_scorer(settings: Settings) -> Scorer:
+    """The current model: the ONNX export when it came from the trained model, else the
+    scikit-learn pipeline (the log says which, and why)."""
     paths = settings.paths
-    if not paths.model_file.is_file():
-        raise FileNotFoundError(
-            f"{paths.model_file} not found: run `make train` first."
-        )
 {%- if cookiecutter.use_onnx == 'yes' %}
-    onnx_file = paths.onnx_file
-    if onnx_file.is_file():
-        if onnx_file.stat().st_mtime >= paths.model_file.stat().st_mtime:
-            from . import export
-
-            session = export.session(onnx_file)
-
-            def onnx_scores(features: pd.DataFrame) -> dict:
-                """Prediction columns from the ONNX model."""
-                outputs = export.predict(session, features)
-{%- if cookiecutter.task == 'classification' %}
-                return _columns(outputs["label"], outputs["probabilities"])
-{%- else %}
-                return _columns(outputs["variable"][:, 0])
-{%- endif %}
-
-            return str(onnx_file), onnx_scores
-        log.warning(
-            "%s is older than %s: scoring with the scikit-learn model "
-            "(run `make export-onnx` to refresh it).",
-            onnx_file,
+    if artifacts.onnx_is_current(paths.onnx_file, paths.model_file):
+        onnx_model = artifacts.OnnxModel(paths.onnx_file)
+        log.info(
+            "Scoring with %s: exported from the current %s.",
+            paths.onnx_file,
             paths.model_file,
         )
+        task = for_contract(onnx_model.contract)
+        return Scorer(
+            str(paths.onnx_file),
+            onnx_model.contract,
+            task,
+            lambda rows: task.columns(onnx_model.run(rows)),
+        )
+    why = (
+        "it was exported from another model (run `make export-onnx` to refresh it)"
+        if paths.onnx_file.is_file()
+        else "there is no ONNX export (`make export-onnx`)"
+    )
 {%- endif %}
-    import joblib
-
-    pipeline = joblib.load(paths.model_file)
-
-    def native_scores(features: pd.DataFrame) -> dict:
-        """Prediction columns from the scikit-learn pipeline."""
-{%- if cookiecutter.task == 'classification' %}
-        return _columns(pipeline.predict(features), pipeline.predict_proba(features))
+    bundle = artifacts.Bundle.load(paths.model_file, paths.metadata_file)
+{%- if cookiecutter.use_onnx == 'yes' %}
+    log.info(
+        "Scoring with the scikit-learn pipeline %s, not %s: %s.",
+        paths.model_file,
+        paths.onnx_file,
+        why,
+    )
 {%- else %}
-        return _columns(pipeline.predict(features))
+    log.info("Scoring with the scikit-learn pipeline %s.", paths.model_file)
 {%- endif %}
-
-    return str(paths.model_file), native_scores
-{%- if cookiecutter.task == 'classification' %}
-
-
-def _columns(labels: np.ndarray, probabilities: np.ndarray) -> dict:
-    """Output columns: the predicted class and one probability per class."""
-    columns = {"prediction": labels.astype("int64")}
-    for index, name in enumerate(contract.CLASSES):
-        columns[f"probability_{name}"] = probabilities[:, index]
-    return columns
-{%- else %}
-
-
-def _columns(predictions: np.ndarray) -> dict:
-    """Output column: the predicted value."""
-    return {"prediction": predictions.astype("float64")}
-{%- endif %}
+    task = for_contract(bundle.contract)
+    return Scorer(
+        str(paths.model_file),
+        bundle.contract,
+        task,
+        lambda rows: task.columns(task.outputs(bundle.pipeline, rows)),
+    )
 
 
 class _Writer:
@@ -231,7 +275,8 @@ def run(
         raise FileNotFoundError(f"{source} not found.")
     _format(destination)
     rejects = Path(rejects or destination.with_name(f"{destination.stem}.rejects.csv"))
-    model, scores = load_scorer(settings)
+    scorer = load_scorer(settings)
+    terms = scorer.contract
     destination.parent.mkdir(parents=True, exist_ok=True)
     rejects.unlink(missing_ok=True)
     output, rejected_rows = _Writer(destination), _Writer(rejects)
@@ -241,15 +286,16 @@ def run(
             total=count_rows(source), unit="rows", desc="scoring", disable=None
         ) as progress:
             for first_line, frame in read_chunks(source, chunk_size):
-                missing = [c for c in contract.FEATURE_NAMES if c not in frame.columns]
+                missing = [c for c in terms.feature_names if c not in frame.columns]
                 if missing:
                     raise BatchInputError(
-                        f"{source}: missing column(s) {', '.join(missing)}."
+                        f"{source}: missing column(s) "
+                        f"{', '.join(map(repr, missing))} of the model's contract."
                     )
-                valid, rejected = check(frame, first_line)
+                valid, rejected = check(terms, frame, first_line)
                 if len(valid):
-                    scored = frame.loc[valid.index].assign(**scores(valid))
-                    output.write(scored)
+                    columns = scorer.score(valid)
+                    output.write(frame.loc[valid.index].assign(**columns))
                 if len(rejected):
                     rejected_rows.write(rejected)
                     _report(rejected, counts["rejected"])
@@ -260,7 +306,8 @@ def run(
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")
         if counts["scored"] == 0:  # still write the columns, for whoever reads next
-            output.write(frame.iloc[0:0].assign(**dict.fromkeys(OUTPUT_COLUMNS, 0.0)))
+            empty = dict.fromkeys(scorer.output_columns, 0.0)
+            output.write(frame.iloc[0:0].assign(**empty))
     finally:
         output.close()
         rejected_rows.close()
@@ -269,7 +316,7 @@ def run(
         "Scored %d of %d rows with %s into %s%s",
         counts["scored"],
         counts["rows"],
-        model,
+        scorer.name,
         destination,
         rejected if counts["rejected"] else "",
     )

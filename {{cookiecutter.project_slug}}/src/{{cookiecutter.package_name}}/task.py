@@ -91,6 +91,12 @@ class Classification(Task):
         self.positive = contract.positive
         self.binary = len(self.labels) == 2
 
+    def array(self, labels: Any) -> np.ndarray:
+        """Labels as one array type: text (object) or integers, as the classes are."""
+        if isinstance(self.labels[0], str):
+            return np.asarray(labels, dtype=object)
+        return np.asarray(labels).astype(np.int64)
+
     def splitter(self, folds: int, seed: int):
         """Stratified folds: every fold keeps the class balance."""
         from sklearn.model_selection import StratifiedKFold
@@ -110,9 +116,8 @@ class Classification(Task):
             for column, label in enumerate(known):
                 full[:, self.labels.index(label)] = probabilities[:, column]
             probabilities = full
-        labels = np.asarray(self.labels, dtype=object)
         return {
-            "prediction": labels[probabilities.argmax(axis=1)],
+            "prediction": self.array(self.labels)[probabilities.argmax(axis=1)],
             "probabilities": probabilities,
         }
 
@@ -124,9 +129,9 @@ class Classification(Task):
         """Metrics of outputs against the true labels."""
         from sklearn import metrics as skm
 
-        y_pred = outputs["prediction"]
+        y_pred = self.array(outputs["prediction"])
         probabilities = outputs["probabilities"]
-        y_true = np.asarray(y_true, dtype=object)
+        y_true = self.array(y_true)
         averaged: dict[str, Any] = (
             {"average": "binary", "pos_label": self.positive}
             if self.binary
@@ -162,8 +167,8 @@ class Classification(Task):
         from sklearn import metrics as skm
 
         plt, plots_dir, figures_dir = _plotting(reports_dir)
-        y_true = np.asarray(y_true, dtype=object)
-        y_pred = outputs["prediction"]
+        y_true = self.array(y_true)
+        y_pred = self.array(outputs["prediction"])
         pd.DataFrame({"actual": y_true, "predicted": y_pred}).to_csv(
             plots_dir / "confusion.csv", index=False
         )
