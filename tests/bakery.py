@@ -118,6 +118,7 @@ def expected_files(answers: dict) -> set[str]:
         "tests/test_config.py",
         "tests/test_contract.py",
         "tests/test_data.py",
+        "tests/test_errors.py",
         "tests/test_evaluate.py",
         "tests/test_features.py",
         "tests/test_pipeline.py",
@@ -152,9 +153,11 @@ def expected_files(answers: dict) -> set[str]:
             for name in (
                 "__init__.py",
                 "conftest.py",
+                "conformance.py",
                 "test_app.py",
                 "test_client.py",
                 "test_model.py",
+                "test_other_contract.py",
                 "test_schemas.py",
                 "test_settings.py",
             )

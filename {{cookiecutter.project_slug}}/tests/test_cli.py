@@ -1,10 +1,15 @@
-"""The command line refuses bad input with a message and a non-zero exit code."""
+"""The command line: exit 2 on configuration, 1 on data and contract, with a message."""
 
 import pytest
+import yaml
 
+from {{ cookiecutter.package_name }} import data
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.config import load_settings
 
-from .conftest import CONFIG_DIR
+from .conftest import CONFIG_DIR, wine_frame
+
+CONF = ["--config-dir", str(CONFIG_DIR)]
 
 
 def test_unknown_stage_is_a_usage_error(capsys):
@@ -16,22 +21,122 @@ def test_unknown_stage_is_a_usage_error(capsys):
 
 def test_bad_override_exits_2_naming_the_key(make_settings, capsys):
     make_settings()
-    code = main(["data", "data.test_size=2", "--config-dir", str(CONFIG_DIR)])
-    assert code == 2
+    assert main(["data", "data.test_size=2", *CONF]) == 2
     assert "data.test_size" in capsys.readouterr().err
+
+
+def test_a_model_that_does_not_do_the_task_exits_2(make_settings, capsys):
+    make_settings()
+    assert main(["data", "data=diabetes", "model=logistic_regression", *CONF]) == 2
+    err = capsys.readouterr().err
+    assert "model.name" in err and "logistic_regression" in err
 
 
 def test_stage_without_its_inputs_exits_1_with_advice(make_settings, capsys):
     make_settings()
-    code = main(["evaluate", "--config-dir", str(CONFIG_DIR)])
-    assert code == 1
+    assert main(["evaluate", *CONF]) == 1
     assert "make train" in capsys.readouterr().err
 
 
-def test_malformed_raw_data_is_refused(make_settings, capsys):
-    settings = make_settings()
-    settings.paths.raw_data.parent.mkdir(parents=True)
-    settings.paths.raw_data.write_text("a,b\n1,2\n", encoding="utf-8")
-    code = main(["features", "--config-dir", str(CONFIG_DIR)])
-    assert code == 1
-    assert "missing" in capsys.readouterr().err
+def test_missing_source_exits_1_naming_data_source(make_settings, capsys):
+    make_settings()
+    assert main(["data", "data.sample=null", *CONF]) == 1
+    assert "data.source" in capsys.readouterr().err
+
+
+def write_source(settings, frame) -> None:
+    """Write rows where the settings' contract expects its source file."""
+    settings.data.source.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(settings.data.source, index=False)
+
+
+def test_invalid_data_exits_1_naming_column_and_row(settings, capsys):
+    frame = data.load_sample(settings.data.sample)
+    column = settings.data.feature_names[0]
+    frame.loc[frame.index[2], column] = None
+    write_source(settings, frame)
+    assert main(["features", *CONF]) == 1
+    err = capsys.readouterr().err
+    assert f"column '{column}', row 3: missing value" in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_does_not_fit_the_contract_exits_1(settings, capsys):
+    write_source(settings, data.load_sample(settings.data.sample).assign(extra=1))
+    assert main(["data", *CONF]) == 1
+    err = capsys.readouterr().err
+    assert "'extra'" in err and "data.ignore" in err
+
+
+@pytest.fixture
+def wine_csv(make_settings, tmp_path):
+    """The wine file under data/raw/ of the (temporary) project folder."""
+    make_settings()
+    path = tmp_path / "data" / "raw" / "wine.csv"
+    path.parent.mkdir(parents=True)
+    wine_frame().to_csv(path, index=False)
+    return path.relative_to(tmp_path)
+
+
+def infer(conf, *args: str) -> int:
+    """Run `contract infer` with a conf/ directory."""
+    return main(["contract", "infer", *args, "--config-dir", str(conf)])
+
+
+def test_contract_infer_writes_a_contract_that_composes(wine_csv, conf_copy, capsys):
+    code = infer(
+        conf_copy, str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    destination = conf_copy / "data" / "wine.yaml"
+    assert str(destination) in out and "data=wine" in out
+    terms = yaml.safe_load(destination.read_text(encoding="utf-8"))
+    assert terms["ignore"] == ["Sample ID"]
+    settings = load_settings(["data=wine", "model=random_forest"], config_dir=conf_copy)
+    assert settings.data.task == "classification"
+    assert settings.data.source.as_posix() == wine_csv.as_posix()
+    assert settings.data.features["Oak Aged"].kind == "boolean"
+    assert settings.data.features["Color Band"].nullable
+    assert data.run(settings) == settings.data.source
+
+
+def test_contract_infer_never_overwrites_without_force(wine_csv, conf_copy, capsys):
+    args = [str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"]
+    assert infer(conf_copy, *args, "--name", "mine") == 0
+    destination = conf_copy / "data" / "mine.yaml"
+    destination.write_text("# reviewed by hand\n", encoding="utf-8")
+    assert infer(conf_copy, *args, "--name", "mine") == 1
+    assert "--force" in capsys.readouterr().err
+    assert destination.read_text(encoding="utf-8") == "# reviewed by hand\n"
+    assert infer(conf_copy, *args, "--name", "mine", "--force") == 0
+    assert "features:" in destination.read_text(encoding="utf-8")
+
+
+def test_contract_infer_names_a_column_with_too_many_values(
+    wine_csv, conf_copy, capsys
+):
+    assert infer(conf_copy, str(wine_csv), "--target", "Cultivar") == 1
+    err = capsys.readouterr().err
+    assert "'Sample ID'" in err and "--ignore" in err and "--max-categories" in err
+    assert not (conf_copy / "data" / "wine.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["data/raw/absent.csv", "--target", "y"], "not found"),
+        (["data/raw/wine.txt", "--target", "y"], ".csv or .parquet"),
+        (["data/raw/wine.csv", "--target", "Cultivr"], "--target"),
+        (["data/raw/wine.csv", "--target", "Cultivar", "--ignore", "Nope"], "Nope"),
+    ],
+)
+def test_contract_infer_exits_1_on_bad_input(wine_csv, conf_copy, capsys, args, says):
+    assert infer(conf_copy, *args) == 1
+    assert says in capsys.readouterr().err
+
+
+def test_contract_infer_needs_a_target(wine_csv, conf_copy):
+    with pytest.raises(SystemExit) as excinfo:
+        infer(conf_copy, str(wine_csv))
+    assert excinfo.value.code == 2

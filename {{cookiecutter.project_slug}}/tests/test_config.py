@@ -1,6 +1,11 @@
 """Every config in conf/ composes and validates; mistakes are errors naming the key."""
 
+import shutil
+from functools import cache
+
 import pytest
+import yaml
+from pydantic import TypeAdapter
 
 from {{ cookiecutter.package_name }}.config import (
     ConfigError,
@@ -8,38 +13,99 @@ from {{ cookiecutter.package_name }}.config import (
     load_settings,
     validate,
 )
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import ModelSettings, Settings
+from {{ cookiecutter.package_name }}.task import for_contract
 
 from .conftest import CONFIG_DIR
 
 GROUPS = sorted(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
+DATA = sorted(path.stem for path in (CONFIG_DIR / "data").glob("*.yaml"))
+MODELS = sorted(path.stem for path in (CONFIG_DIR / "model").glob("*.yaml"))
+# Every combination of a shipped dataset and a shipped model.
+PAIRS = [(name, model) for name in DATA for model in MODELS]
 
 
-def group_options():
-    """(group, option) for every YAML file in every config group."""
-    return [
-        (group, path.stem)
-        for group in GROUPS
-        for path in sorted((CONFIG_DIR / group).glob("*.yaml"))
-    ]
+def options(group: str) -> list[str]:
+    """Every option (YAML file) of a config group."""
+    return sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+@cache
+def tasks_of(model: str) -> tuple[str, ...]:
+    """The tasks a model config declares it does (its settings class says)."""
+    raw = compose([f"model={model}"], CONFIG_DIR)["model"]
+    return type(TypeAdapter(ModelSettings).validate_python(raw)).tasks
+
+
+@cache
+def task_of(name: str) -> str:
+    """The task a shipped data contract declares."""
+    return compose([f"data={name}"], CONFIG_DIR)["data"]["task"]
+
+
+def composed(name: str) -> dict:
+    """The composed config of a shipped dataset with a model that does its task."""
+    return compose([f"data={name}", "model=random_forest"], CONFIG_DIR)
+
+
+def first_feature(raw: dict) -> str:
+    """The name of the first feature of a composed config's contract."""
+    return next(iter(raw["data"]["features"]))
 
 
 def test_config_has_the_expected_groups():
     assert {"data", "model", "train"} <= set(GROUPS)
 
 
-@pytest.mark.parametrize(("group", "option"), group_options())
-def test_every_config_option_composes_and_validates(group, option):
-    settings = load_settings([f"{group}={option}"], config_dir=CONFIG_DIR)
+def test_both_tasks_ship_a_dataset_and_a_model():
+    assert {task_of(name) for name in DATA} == {"classification", "regression"}
+    for task in ("classification", "regression"):
+        assert any(task in tasks_of(model) for model in MODELS), task
+
+
+def test_the_default_config_composes():
+    settings = load_settings(config_dir=CONFIG_DIR)
     assert isinstance(settings, Settings)
-    if group == "model":
-        assert settings.model.name == option
+    assert settings.data.task in settings.model.tasks
+
+
+@pytest.mark.parametrize(("name", "model"), PAIRS)
+def test_every_dataset_and_model_compose_when_the_model_does_the_task(name, model):
+    overrides = [f"data={name}", f"model={model}"]
+    if task_of(name) in tasks_of(model):
+        settings = load_settings(overrides, config_dir=CONFIG_DIR)
+        assert (settings.data.name, settings.model.name) == (name, model)
+    else:
+        with pytest.raises(ConfigError, match=r"model\.name") as excinfo:
+            load_settings(overrides, config_dir=CONFIG_DIR)
+        assert model in str(excinfo.value)
+        assert task_of(name) in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("group", "option"),
+    [
+        (group, option)
+        for group in GROUPS
+        if group in Settings.model_fields and group not in ("data", "model")
+        for option in options(group)
+    ],
+)
+def test_every_option_of_the_other_groups_composes(group, option):
+    assert isinstance(load_settings([f"{group}={option}"], CONFIG_DIR), Settings)
 
 
 def test_unknown_key_in_override_is_refused():
     with pytest.raises(ConfigError, match="n_estimatorz"):
         load_settings(
             ["model=random_forest", "model.n_estimatorz=5"], config_dir=CONFIG_DIR
+        )
+
+
+def test_added_unknown_key_is_refused_with_its_path():
+    with pytest.raises(ConfigError, match=r"model\.random_forest\.n_estimatorz"):
+        load_settings(
+            ["model=random_forest", "+model.n_estimatorz=5"], config_dir=CONFIG_DIR
         )
 
 
@@ -53,6 +119,25 @@ def test_unknown_key_in_yaml_is_refused_with_its_path():
     raw["train"]["learning_rat"] = 0.1
     with pytest.raises(ConfigError, match=r"train\.learning_rat"):
         validate(raw)
+
+
+def test_unknown_key_of_a_feature_is_refused_with_its_path():
+    raw = compose(config_dir=CONFIG_DIR)
+    column = next(iter(raw["data"]["features"]))
+    raw["data"]["features"][column]["nulable"] = True
+    with pytest.raises(ConfigError, match=rf"data\.features\.{column}\.nulable"):
+        validate(raw)
+
+
+def test_typo_in_a_contract_file_is_refused_with_its_path(tmp_path):
+    conf = shutil.copytree(CONFIG_DIR, tmp_path / "conf")
+    path = conf / "data" / f"{DATA[0]}.yaml"
+    terms = yaml.safe_load(path.read_text(encoding="utf-8"))
+    terms["split_sed"] = terms.pop("split_seed")
+    path.write_text(yaml.safe_dump(terms), encoding="utf-8")
+    model = next(m for m in MODELS if terms["task"] in tasks_of(m))
+    with pytest.raises(ConfigError, match=r"data\.split_sed"):
+        load_settings([f"data={DATA[0]}", f"model={model}"], config_dir=conf)
 
 
 def test_wrong_type_is_refused_with_its_path():
@@ -81,3 +166,96 @@ def test_settings_are_frozen():
     settings = load_settings(config_dir=CONFIG_DIR)
     with pytest.raises(ValueError):
         settings.train.seed = 1
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "diabetes"])
+def test_primary_metric_must_be_one_of_the_task(name):
+    raw = composed(name)
+    task = for_contract(validate(raw).data)
+    for metric in task.metrics:
+        raw["train"]["primary_metric"] = metric
+        assert validate(raw).train.primary_metric == metric
+    other = "rmse" if task.name == "classification" else "roc_auc"
+    raw["train"]["primary_metric"] = other
+    with pytest.raises(ConfigError, match=r"train\.primary_metric") as excinfo:
+        validate(raw)
+    assert other in str(excinfo.value)
+
+
+def test_primary_metric_override_reaches_the_settings():
+    overrides = ["data=diabetes", "model=random_forest", "train.primary_metric=mae"]
+    assert load_settings(overrides, CONFIG_DIR).train.primary_metric == "mae"
+
+
+def categorical_without_categories(raw):
+    """A categorical feature that lists no categories."""
+    raw["data"]["features"][first_feature(raw)] = {"kind": "categorical"}
+
+
+def min_above_max(raw):
+    """Bounds the wrong way round."""
+    raw["data"]["features"][first_feature(raw)] = {"min": 5, "max": 1}
+
+
+def bounds_on_a_categorical(raw):
+    """Bounds on a feature that is not a number."""
+    raw["data"]["features"][first_feature(raw)] = {
+        "kind": "categorical",
+        "categories": ["a", "b"],
+        "max": 3,
+    }
+
+
+def classes_missing(raw):
+    """Classification without its labels."""
+    raw["data"]["task"] = "classification"
+    raw["data"].pop("classes", None)
+    raw["data"].pop("positive_class", None)
+
+
+def classes_on_regression(raw):
+    """Regression with class labels."""
+    raw["data"]["task"] = "regression"
+    raw["data"]["classes"] = ["a", "b"]
+    raw["data"].pop("positive_class", None)
+
+
+def target_as_feature(raw):
+    """The target listed among the features."""
+    raw["data"]["features"][raw["data"]["target"]] = {"kind": "numeric"}
+
+
+def ignore_overlapping_features(raw):
+    """A column both ignored and used."""
+    raw["data"]["ignore"] = [first_feature(raw)]
+
+
+def source_not_a_table(raw):
+    """A source that is neither CSV nor Parquet."""
+    raw["data"]["source"] = "data/raw/rows.xlsx"
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "where", "says"),
+    [
+        ("breast_cancer", categorical_without_categories, "features", "categories"),
+        ("diabetes", min_above_max, "features", "above max"),
+        ("diabetes", bounds_on_a_categorical, "features", "only apply to numeric"),
+        ("diabetes", classes_missing, "data", "needs `classes`"),
+        ("breast_cancer", classes_on_regression, "data", "regression takes no"),
+        ("diabetes", target_as_feature, "data", "also listed as a feature"),
+        ("breast_cancer", ignore_overlapping_features, "data", "also used"),
+        ("diabetes", source_not_a_table, "data.source", ".csv or .parquet"),
+    ],
+)
+def test_inconsistent_contract_is_refused_naming_where(name, change, where, says):
+    raw = composed(name)
+    validate(raw)  # valid before the change
+    column = first_feature(raw)
+    change(raw)
+    with pytest.raises(ConfigError) as excinfo:
+        validate(raw)
+    message = str(excinfo.value)
+    assert says in message
+    location = f"data.features.{column}" if where == "features" else where
+    assert f"  {location}" in message, message

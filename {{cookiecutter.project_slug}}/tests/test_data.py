@@ -1,90 +1,100 @@
-"""The data stage writes the sample dataset; validation names column and row."""
+"""The data stage reads the declared source; a sample is written only where none is."""
 
 import pandas as pd
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }} import contract, data
+from {{ cookiecutter.package_name }}.errors import (
+    ContractError,
+    DataValidationError,
+)
+
+from .conftest import CONFIG_DIR, FOREST
+
+# The shipped contracts that bundle a sample (`data.sample`).
+SAMPLES = sorted(
+    path.stem
+    for path in (CONFIG_DIR / "data").glob("*.yaml")
+    if yaml.safe_load(path.read_text(encoding="utf-8")).get("sample")
+)
 
 
-def test_sample_matches_the_contract():
-    frame = data.load_sample()
-    assert list(frame.columns) == [*contract.FEATURE_NAMES, contract.TARGET]
-    assert len(frame) > 100
-    data.validate(frame)
+@pytest.mark.parametrize("name", SAMPLES)
+def test_each_sample_matches_its_shipped_contract(make_settings, name):
+    settings = make_settings(f"data={name}", *FOREST)
+    frame = data.load_sample(settings.data.sample)
+    valid = contract.validate(settings.data, frame, ignore=settings.data.ignore)
+    assert len(valid) == len(frame) > 100
 
 
-def test_contract_example_is_a_row_of_the_sample_data():
-    frame = data.load_sample()
-    assert list(contract.EXAMPLE) == list(contract.FEATURE_NAMES)
-    first = frame.iloc[0][list(contract.FEATURE_NAMES)].to_dict()
-    assert first == pytest.approx(contract.EXAMPLE)
+def test_sample_is_written_when_declared_and_absent(settings):
+    assert settings.data.sample is not None and not settings.data.source.exists()
+    assert data.run(settings) == settings.data.source
+    written = contract.read_table(settings.data.source, settings.data)
+    expected = data.load_sample(settings.data.sample)
+    assert len(written) == len(expected)
+    assert list(written.columns) == list(expected.columns)
+    before = settings.data.source.stat().st_mtime_ns
+    data.run(settings)
+    assert settings.data.source.stat().st_mtime_ns == before
 
 
-def test_run_writes_the_raw_csv(settings):
-    path = data.run(settings)
-    assert path == settings.paths.raw_data
-    written = pd.read_csv(path)
-    assert list(written.columns) == [*contract.FEATURE_NAMES, contract.TARGET]
-    assert len(written) == len(data.load_sample())
+def test_a_users_file_is_never_overwritten(settings):
+    mine = data.load_sample(settings.data.sample).sample(frac=0.5, random_state=1)
+    settings.data.source.parent.mkdir(parents=True)
+    mine.to_csv(settings.data.source, index=False)
+    before = settings.data.source.read_bytes()
+    data.run(settings)
+    assert settings.data.source.read_bytes() == before
 
 
-@pytest.fixture
-def sample():
-    """A small valid frame."""
-    return data.load_sample().head(10).copy()
+def test_a_parquet_source_is_written_and_read(make_settings):
+    settings = make_settings("data.source=data/raw/sample.parquet")
+    data.run(settings)
+    frame = pd.read_parquet(settings.data.source)
+    assert len(data.read_source(settings.data)) == len(frame)
 
 
-def test_non_numeric_value_names_column_and_row(sample):
-    column = contract.FEATURE_NAMES[1]
-    sample[column] = sample[column].astype(object)
-    sample.loc[sample.index[3], column] = "abc"
-    with pytest.raises(data.DataValidationError) as excinfo:
-        data.validate(sample, source="rows.csv")
+def test_missing_source_without_a_sample_names_data_source(make_settings):
+    settings = make_settings("data.sample=null")
+    with pytest.raises(FileNotFoundError, match="data.source") as excinfo:
+        data.run(settings)
+    assert settings.data.source.as_posix() in str(excinfo.value).replace("\\", "/")
+    assert not settings.data.source.exists()
+
+
+def test_an_invalid_source_is_refused_with_column_and_row(settings):
+    frame = data.load_sample(settings.data.sample)
+    column = settings.data.feature_names[1]
+    frame[column] = frame[column].astype(object)
+    frame.loc[frame.index[4], column] = "n/a?"
+    settings.data.source.parent.mkdir(parents=True)
+    frame.to_csv(settings.data.source, index=False)
+    with pytest.raises(DataValidationError) as excinfo:
+        data.run(settings)
     message = str(excinfo.value)
-    assert "rows.csv" in message
-    assert f"column '{column}', row 4" in message
-    assert "abc" in message
+    assert str(settings.data.source) in message
+    assert f"column '{column}', row 5: not a number" in message
 
 
-def test_missing_value_names_column_and_row(sample):
-    column = contract.FEATURE_NAMES[0]
-    sample.loc[sample.index[6], column] = None
-    with pytest.raises(data.DataValidationError, match=f"'{column}', row 7: missing"):
-        data.validate(sample)
+def test_a_column_left_out_of_the_contract_is_refused(settings):
+    frame = data.load_sample(settings.data.sample).assign(notes="free text")
+    settings.data.source.parent.mkdir(parents=True)
+    frame.to_csv(settings.data.source, index=False)
+    with pytest.raises(ContractError, match="'notes'.*data.ignore"):
+        data.run(settings)
 
 
-def test_infinite_value_is_refused(sample):
-    column = contract.FEATURE_NAMES[0]
-    sample.loc[sample.index[2], column] = float("inf")
-    with pytest.raises(data.DataValidationError, match=f"'{column}', row 3"):
-        data.validate(sample)
+def test_ignored_columns_are_read_but_not_used(make_settings):
+    settings = make_settings("data.ignore=[notes]")
+    frame = data.load_sample(settings.data.sample).assign(notes="free text")
+    settings.data.source.parent.mkdir(parents=True)
+    frame.to_csv(settings.data.source, index=False)
+    data.run(settings)
+    assert "notes" not in data.read_source(settings.data)
 
 
-def test_missing_column_is_named(sample):
-    column = contract.FEATURE_NAMES[-1]
-    with pytest.raises(data.DataValidationError, match=f"column '{column}': missing"):
-        data.validate(sample.drop(columns=[column]))
-
-
-def test_unexpected_column_is_named(sample):
-    sample["surprise"] = 1.0
-    with pytest.raises(data.DataValidationError, match="'surprise': not in the"):
-        data.validate(sample)
-
-
-def test_empty_frame_is_refused(sample):
-    with pytest.raises(data.DataValidationError, match="no rows"):
-        data.validate(sample.iloc[0:0])
-{%- if cookiecutter.task == 'classification' %}
-
-
-def test_unknown_class_label_is_refused(sample):
-    sample.loc[sample.index[0], contract.TARGET] = 7
-    with pytest.raises(data.DataValidationError, match=f"'{contract.TARGET}', row 1"):
-        data.validate(sample)
-{%- endif %}
-
-
-def test_read_csv_explains_a_missing_file(tmp_path):
+def test_reading_a_split_that_is_not_there_says_what_to_run(settings):
     with pytest.raises(FileNotFoundError, match="make data"):
-        data.read_csv(tmp_path / "absent.csv")
+        data.read_split(settings.data, settings.paths.train_data)

@@ -1,55 +1,55 @@
-"""Evaluation writes sane metrics and the plots for the task."""
+"""Evaluation on the held-out split: metrics, plots, and a dummy to beat."""
 
 import json
+import math
 
 import pytest
 
-from {{ cookiecutter.package_name }} import evaluate, train
+from {{ cookiecutter.package_name }} import evaluate
+from {{ cookiecutter.package_name }}.artifacts import ArtifactError
+from {{ cookiecutter.package_name }}.errors import StageError
+from {{ cookiecutter.package_name }}.task import for_contract
+
+from .conftest import CASES, assert_beats_dummy, dummy_metrics, rooted
 
 
-def test_evaluate_writes_metrics_and_plots(prepared):
-    train.run(prepared)
-    metrics = evaluate.run(prepared)
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_model_beats_the_dummy_on_the_test_split(trained, case):
+    run = trained(case)
+    settings, metrics = run.settings, run.metrics
+    task = for_contract(settings.data)
+    assert set(metrics) == set(task.metrics)
+    assert not any(math.isnan(value) for value in metrics.values()), metrics
+    metric = task.primary(settings.train.primary_metric)
+    assert_beats_dummy(settings, metric, metrics, dummy_metrics(settings))
 
-    written = json.loads(prepared.paths.metrics_file.read_text(encoding="utf-8"))
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_metrics_and_plots_are_written(trained, case):
+    settings, metrics = trained(case).settings, trained(case).metrics
+    written = json.loads(settings.paths.metrics_file.read_text(encoding="utf-8"))
     assert written == pytest.approx(metrics)
-    assert prepared.train.primary_metric in metrics
-{%- if cookiecutter.task == 'classification' %}
-    for name in ("accuracy", "f1", "precision", "recall", "roc_auc"):
-        assert 0.0 <= metrics[name] <= 1.0
-    figures = ["confusion_matrix.png", "roc_curve.png"]
-    plots = ["confusion.csv", "roc.csv"]
-{%- else %}
-    assert metrics["rmse"] > 0 and metrics["mae"] > 0
-    assert metrics["r2"] <= 1.0
-    figures = ["residuals.png"]
-    plots = ["residuals.csv"]
-{%- endif %}
-    for name in figures:
-        assert (prepared.paths.reports_dir / "figures" / name).stat().st_size > 1000
-    for name in plots:
-        assert (prepared.paths.reports_dir / "plots" / name).is_file()
-{%- if cookiecutter.task == 'classification' %}
+    reports = settings.paths.reports_dir
+    figures = {path.name for path in (reports / "figures").glob("*.png")}
+    task = for_contract(settings.data)
+    if task.name == "regression":
+        assert figures == {"residuals.png"}
+    elif task.binary:
+        assert figures == {"confusion_matrix.png", "roc_curve.png"}
+    else:
+        assert figures == {"confusion_matrix.png"}
+    assert all((reports / "figures" / name).stat().st_size > 1000 for name in figures)
 
 
-def test_perfect_predictions_score_one():
-    import numpy as np
-
-    y = np.array([0, 1, 1, 0, 1])
-    metrics = evaluate.compute_metrics(y, y, y.astype(float))
-    assert metrics == {name: 1.0 for name in metrics}
-{%- else %}
-
-
-def test_perfect_predictions_have_no_error():
-    import numpy as np
-
-    y = np.array([1.0, 2.0, 3.5, 4.0])
-    metrics = evaluate.compute_metrics(y, y)
-    assert metrics == {"rmse": 0.0, "mae": 0.0, "r2": 1.0}
-{%- endif %}
+def test_a_model_of_another_contract_is_not_evaluated(trained):
+    settings = trained("breast_cancer").settings
+    root = settings.paths.model_dir.parent
+    other = rooted(root, ["data=diabetes", "model=random_forest"])
+    assert other.paths.model_file == settings.paths.model_file
+    with pytest.raises(StageError, match="another contract"):
+        evaluate.run(other)
 
 
 def test_evaluate_without_a_model_explains_what_to_run(prepared):
-    with pytest.raises(FileNotFoundError, match="make train"):
+    with pytest.raises(ArtifactError, match="make train"):
         evaluate.run(prepared)

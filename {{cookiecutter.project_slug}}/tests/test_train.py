@@ -1,66 +1,151 @@
-"""Every model config trains; the model and its metadata are written."""
+"""Training: every model does its tasks, beats a dummy, and saves its contract."""
 
 import json
+import math
 
-import joblib
 import pytest
 
-from {{ cookiecutter.package_name }} import contract, train
-from {{ cookiecutter.package_name }}.data import read_csv
-from {{ cookiecutter.package_name }}.features import split_xy
+from {{ cookiecutter.package_name }} import (
+    artifacts,
+    contract,
+    data,
+    features,
+    train,
+)
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.errors import ContractError
+from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CONFIG_DIR
+from .conftest import (
+    CASES,
+    CONFIG_DIR,
+    assert_beats_dummy,
+    dummy_cv_metrics,
+    dummy_metrics,
+    split,
+)
 
 MODELS = sorted(path.stem for path in (CONFIG_DIR / "model").glob("*.yaml"))
 
 
-def test_every_model_config_has_an_estimator():
-    assert set(MODELS) == set(train.ESTIMATORS)
+def test_every_model_has_an_estimator_for_each_task_it_does(settings):
+    from pydantic import TypeAdapter
+
+    from {{ cookiecutter.package_name }}.config import compose
+    from {{ cookiecutter.package_name }}.settings import ModelSettings
+
+    declared = set()
+    for name in MODELS:
+        raw = compose([f"model={name}"], CONFIG_DIR)["model"]
+        model = TypeAdapter(ModelSettings).validate_python(raw)
+        assert model.tasks, name
+        declared |= {(model.name, task) for task in model.tasks}
+    assert declared == set(train.ESTIMATORS)
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_every_model_trains_and_predicts(make_settings, model):
-    from {{ cookiecutter.package_name }} import data, features
-
-    overrides = [f"model={model}"]
-    if model == "random_forest":
-        overrides.append("model.n_estimators=10")
-    settings = make_settings(*overrides)
+@pytest.mark.parametrize("name", ["breast_cancer", "diabetes"])
+def test_every_model_that_does_the_task_beats_the_dummy(make_settings, name):
+    settings = make_settings(f"data={name}", "model=random_forest")
     data.run(settings)
     features.run(settings)
+    rows, target = split(settings, "train")
+    test_rows, test_target = split(settings, "test")
+    baseline = dummy_metrics(settings)
+    fitted = 0
+    for model in MODELS:
+        overrides = [f"data={name}", f"model={model}"]
+        if model == "random_forest":
+            overrides.append("model.n_estimators=10")
+        try:
+            candidate = make_settings(*overrides)
+        except ConfigError:  # this model does not do the task
+            continue
+        pipeline = train.build_pipeline(candidate).fit(rows, target)
+        task = for_contract(candidate.data)
+        outputs = task.outputs(pipeline, test_rows)
+        metrics = task.compute(test_target.to_numpy(), outputs)
+        metric = task.primary(candidate.train.primary_metric)
+        assert_beats_dummy(candidate, metric, metrics, baseline)
+        fitted += 1
+    assert fitted >= 1
 
-    result = train.run(settings)
 
-    x, _ = split_xy(read_csv(settings.paths.test_data))
-    assert result.pipeline.predict(x).shape == (len(x),)
-    reloaded = joblib.load(settings.paths.model_file)
-    assert (reloaded.predict(x) == result.pipeline.predict(x)).all()
-    metadata = json.loads(settings.paths.metadata_file.read_text(encoding="utf-8"))
-    assert metadata["model_name"] == model
-    assert list(metadata["features"]) == list(contract.FEATURE_NAMES)
-    assert f"cv_{settings.train.primary_metric}" in metadata["cv_metrics"]
+@pytest.mark.parametrize("case", list(CASES))
+def test_training_beats_the_dummy_in_cross_validation(trained, case):
+    run = trained(case)
+    settings = run.settings
+    metric = f"cv_{for_contract(settings.data).primary(settings.train.primary_metric)}"
+    cv_metrics = run.result.cv_metrics
+    assert not any(math.isnan(value) for value in cv_metrics.values()), cv_metrics
+    assert_beats_dummy(settings, metric, cv_metrics, dummy_cv_metrics(settings))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_metadata_carries_the_contract_example_and_fingerprint(trained, case):
+    run = trained(case)
+    settings, metadata = run.settings, run.result.metadata
+    paths = settings.paths
+    on_disk = json.loads(paths.metadata_file.read_text(encoding="utf-8"))
+    assert on_disk == metadata
+    task = for_contract(settings.data)
+    assert metadata["model_name"] == settings.model.name
+    assert metadata["dataset"] == settings.data.name
+    assert metadata["contract"] == settings.data.contract().model_dump(mode="json")
+    assert artifacts.contract_of(metadata) == settings.data.contract()
+    assert metadata["primary_metric"] == task.primary(settings.train.primary_metric)
+    assert set(metadata["cv_metrics"]) == {f"cv_{name}" for name in task.metrics}
+    assert metadata["model_sha256"] == artifacts.fingerprint(paths.model_file)
+    rows, _ = split(settings, "train")
+    assert metadata["train_rows"] == len(rows)
+
+    example = metadata["example"]
+    assert list(example) == list(settings.data.feature_names)
+    as_json = [
+        {
+            name: contract.json_value(settings.data.features[name], value)
+            for name, value in row.items()
+        }
+        for row in rows.to_dict("records")
+    ]
+    assert example in as_json, "the example is not a row of the training data"
+    kinds = {"numeric": float, "integer": int, "boolean": bool, "categorical": str}
+    for name, value in example.items():
+        assert type(value) is kinds[settings.data.features[name].kind], name
+
+
+def test_the_saved_model_predicts_like_the_trained_one(trained):
+    run = trained("wine")
+    rows, _ = split(run.settings, "test")
+    loaded = artifacts.load_pipeline(run.settings.paths.model_file)
+    assert (loaded.predict(rows) == run.result.pipeline.predict(rows)).all()
+
+
+def test_a_declared_class_without_training_rows_is_a_contract_error(wine):
+    settings = wine("data.classes=[Barolo,Grignolino,Barbera,Nebbiolo]")
+    data.run(settings)
+    features.run(settings)
+    with pytest.raises(ContractError, match="data.classes: 'Nebbiolo'"):
+        train.run(settings)
+    assert not settings.paths.model_file.exists()
 
 
 def test_cross_validation_can_be_turned_off(make_settings):
-    from {{ cookiecutter.package_name }} import data, features
-
     settings = make_settings("train.cv_folds=0")
     data.run(settings)
     features.run(settings)
-    assert train.run(settings).cv_metrics == {}
+    assert train.cross_validation_metrics(settings, *split(settings, "train")) == {}
 
 
 def test_seed_makes_training_reproducible(make_settings):
-    from {{ cookiecutter.package_name }} import data, features
-
-    settings = make_settings("model=random_forest", "model.n_estimators=5")
+    settings = make_settings(
+        "data=diabetes", "model=random_forest", "model.n_estimators=5"
+    )
     data.run(settings)
     features.run(settings)
-    x, _ = split_xy(read_csv(settings.paths.test_data))
-    x_train, y_train = split_xy(read_csv(settings.paths.train_data))
-    first = train.build_pipeline(settings).fit(x_train, y_train)
-    second = train.build_pipeline(settings).fit(x_train, y_train)
-    assert (first.predict(x) == second.predict(x)).all()
+    rows, target = split(settings, "train")
+    first = train.build_pipeline(settings).fit(rows, target)
+    second = train.build_pipeline(settings).fit(rows, target)
+    assert (first.predict(rows) == second.predict(rows)).all()
 
 
 def test_training_without_data_explains_what_to_run(settings):
