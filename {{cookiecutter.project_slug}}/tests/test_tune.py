@@ -8,7 +8,11 @@ import yaml
 from pydantic import TypeAdapter
 
 from {{ cookiecutter.package_name }} import data, features, train, tune
-from {{ cookiecutter.package_name }}.config import ConfigError, compose, load_settings
+from {{ cookiecutter.package_name }}.config import (
+    ConfigError,
+    compose,
+    load_settings,
+)
 from {{ cookiecutter.package_name }}.errors import StageError
 from {{ cookiecutter.package_name }}.settings import ModelSettings
 from {{ cookiecutter.package_name }}.task import for_contract
