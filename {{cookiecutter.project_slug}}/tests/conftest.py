@@ -36,6 +36,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 # A model that does both tasks, small enough to train in a second.
 FOREST = ("model=random_forest", "model.n_estimators=20", "model.n_jobs=1")
 
+{%- if cookiecutter.use_mlflow == 'yes' %}
+
 
 @pytest.fixture(scope="session")
 def tracking_uri(tmp_path_factory) -> str:
@@ -44,12 +46,18 @@ def tracking_uri(tmp_path_factory) -> str:
     One store for the whole session: creating an MLflow database takes seconds.
     """
     return f"sqlite:///{(tmp_path_factory.mktemp('mlflow') / 'mlflow.db').as_posix()}"
+{%- endif %}
 
 
 @pytest.fixture
+{%- if cookiecutter.use_mlflow == 'yes' %}
 def make_settings(tmp_path, monkeypatch, tracking_uri):
     """Build settings from conf/ plus overrides, with every path inside tmp_path."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+{%- else %}
+def make_settings(tmp_path, monkeypatch):
+    """Build settings from conf/ plus overrides, with every path inside tmp_path."""
+{%- endif %}
     monkeypatch.chdir(tmp_path)
 
     def build(*overrides: str, config_dir: Path = CONFIG_DIR) -> Settings:
@@ -246,7 +254,11 @@ class Trained:
 
 
 @pytest.fixture(scope="session")
+{%- if cookiecutter.use_mlflow == 'yes' %}
 def trained(tmp_path_factory, tracking_uri) -> Callable[[str], Trained]:
+{%- else %}
+def trained(tmp_path_factory) -> Callable[[str], Trained]:
+{%- endif %}
     """Train and evaluate a case of CASES on first use; later calls reuse it."""
     conf = Path(shutil.copytree(CONFIG_DIR, tmp_path_factory.mktemp("trained") / "c"))
     write_contract(conf, wine_contract())
@@ -259,7 +271,9 @@ def trained(tmp_path_factory, tracking_uri) -> Callable[[str], Trained]:
                 write_wine(root, conf)
             settings = rooted(root, CASES[case], conf)
             with pytest.MonkeyPatch.context() as patch:
+{%- if cookiecutter.use_mlflow == 'yes' %}
                 patch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+{%- endif %}
                 patch.chdir(root)  # what tools write next to the project stays here
                 data.run(settings)
                 features.run(settings)
