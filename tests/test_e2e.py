@@ -1,9 +1,14 @@
 """End-to-end tier: bake, install with the generated `make install`, run its targets.
 
-These tests talk to the package index (installers) and take minutes; `-m "not e2e"`
-skips them.
+The default bake runs its sample end to end, then two datasets a user brings (wine as
+CSV, diabetes as Parquet, built by tests/datasets.py) by configuration alone: `make
+contract`, then the usual targets with ARGS="data=<name>"; schemathesis checks the
+service against its own OpenAPI document. These tests talk to the package index
+(installers) and take minutes; `-m "not e2e"` skips them. The figures they report
+(metrics against a dummy baseline, ONNX parity, schemathesis cases) print with `-rA`.
 """
 
+import csv
 import json
 import os
 import re
@@ -15,6 +20,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +33,18 @@ from workflows import load_workflow, run_job
 pytestmark = pytest.mark.e2e
 TOOLS_BIN = Path(sys.executable).parent
 LOCK_FILES = {"poetry.lock", "uv.lock"}
+# Builds the datasets a user might bring; runs with a baked project's python.
+DATASETS = Path(__file__).with_name("datasets.py")
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+# The figures a run reports (metrics, parity, schemathesis, batch scoring...), printed
+# as they come and again at the end of a test: pytest drops what passing subtests print.
+FIGURES: list[str] = []
+
+
+def figure(text: str) -> None:
+    """Print a figure of the run and keep it for the test's summary."""
+    print(text)
+    FIGURES.append(str(text))
 
 
 def project_env() -> dict:
@@ -51,20 +70,25 @@ def untracked_or_changed(project: Path) -> set[str]:
     """Files git sees as changed or new, apart from lock files the installers write.
 
     With DVC, the metrics and plot data of a run are meant for git (`cache: false`):
-    they are new after a run until committed, so they are left out too, with dvc.lock.
+    they are new after a run until committed, so they are left out too, with dvc.lock
+    and the .dvc file of the data source (`dvc add`).
     """
     status = run(["git", "status", "--porcelain", "-uall"], cwd=project).stdout
     paths = {line[3:] for line in status.splitlines()}
     if (project / "dvc.yaml").is_file():
-        paths = {p for p in paths if not re.fullmatch(r"reports/.*\.(json|csv)", p)}
-        paths.discard("dvc.lock")
+        for_git = r"reports/.*\.(json|csv)|data/.*\.dvc|data/.+/\.gitignore|dvc\.lock"
+        paths = {p for p in paths if not re.fullmatch(for_git, p)}
     return paths - LOCK_FILES
 
 
-def check_project_end_to_end(project: Path, installer: str) -> dict:
-    """install, lint, train, evaluate, test; return the evaluation metrics."""
+def install(project: Path, installer: str) -> None:
+    """The generated `make install`: .venv with every group, pre-commit hooks."""
     make(project, "install", f"INSTALLER={installer}")
     assert (project / ".git" / "hooks" / "pre-commit").is_file()
+
+
+def check_project_end_to_end(project: Path, installer: str, dataset: str) -> dict:
+    """lint, train, evaluate, test an installed project; return its test metrics."""
     if (project / ".github" / "workflows" / "ci.yml").is_file():
         # Lint, test and the pipeline as the generated CI runs them (same targets).
         run_ci_workflow_here(project, installer)
@@ -77,14 +101,88 @@ def check_project_end_to_end(project: Path, installer: str) -> dict:
     # Running the hooks again after everything ran changes nothing.
     make(project, "lint")
     assert untracked_or_changed(project) == set()
-    return json.loads((project / "reports" / "metrics.json").read_text("utf-8"))
+    return check_metrics(project, dataset)
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_default_bake_runs_end_to_end_with_uv(tmp_path):
+# The score of a model that ignores the features, on the same split as the trained
+# model: the class prior (majority class; constant scores have a ROC AUC of 0.5), or
+# the training mean for regression. Run with the project's python.
+BASELINE = """
+import json
+import numpy as np
+import pandas as pd
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+metadata = json.load(open("models/metadata.json", encoding="utf-8"))
+target, task = metadata["contract"]["target"], metadata["contract"]["task"]
+train = pd.read_csv("data/processed/train.csv")[target]
+test = pd.read_csv("data/processed/test.csv")[target]
+classification = task == "classification"
+dummy = DummyClassifier(strategy="prior") if classification else DummyRegressor()
+guess = dummy.fit(np.zeros((len(train), 1)), train).predict(np.zeros((len(test), 1)))
+if classification:
+    baseline = {"accuracy": float(np.mean(guess == test.to_numpy())), "roc_auc": 0.5}
+else:
+    baseline = {
+        "rmse": float(root_mean_squared_error(test, guess)),
+        "mae": float(mean_absolute_error(test, guess)),
+        "r2": float(r2_score(test, guess)),
+    }
+print(json.dumps({"task": task, "dataset": metadata["dataset"], "baseline": baseline}))
+"""
+# Metrics a model must beat the baseline on, with their direction.
+BEATS_BASELINE = {"accuracy": 1, "roc_auc": 1, "rmse": -1, "mae": -1, "r2": 1}
+
+
+def check_metrics(project: Path, dataset: str) -> dict:
+    """reports/metrics.json is of this dataset's model and beats a dummy baseline.
+
+    Not the sample's own numbers: any dataset a user brings passes the same check.
+    """
+    metrics = json.loads((project / "reports" / "metrics.json").read_text("utf-8"))
+    found = json.loads(tool(project, "python", "-c", BASELINE).splitlines()[-1])
+    baseline = found["baseline"]
+    figure(f"{dataset}: test metrics {metrics}; dummy baseline {baseline}")
+    assert found["dataset"] == dataset, found
+    if found["task"] == "classification":
+        assert {"accuracy", "f1", "precision", "recall", "roc_auc"} <= set(metrics)
+        assert all(0.0 <= value <= 1.0 for value in metrics.values()), metrics
+    else:
+        assert {"rmse", "mae", "r2"} <= set(metrics)
+        assert metrics["rmse"] >= metrics["mae"] >= 0.0, metrics
+    for name, reference in baseline.items():
+        sign = BEATS_BASELINE[name]
+        assert sign * metrics[name] > sign * reference, (name, metrics, baseline)
+    return metrics
+
+
+@needs_make
+def test_default_bake_and_your_data_run_end_to_end_with_uv(tmp_path, subtests):
+    """The default bake, installed once: its sample end to end, then two datasets a
+    user brings, by configuration alone (each a subtest: one failing spares the rest).
+
+    One test rather than tests sharing a fixture: xdist's `loadgroup` cannot keep
+    them on one worker with pytest 9.2 (pytest-dev/pytest-xdist#1386), and each
+    install costs a minute or more.
+    """
     project = bake(tmp_path, answers_for())
-    metrics = check_project_end_to_end(project, "uv")
-    assert metrics["accuracy"] > 0.9
+    install(project, "uv")
+    FIGURES.clear()
+    try:
+        with subtests.test("default sample, CI steps, serving, DVC, ONNX, batch"):
+            check_default_sample(project)
+        with subtests.test("wine CSV: three string classes, odd names, missing values"):
+            check_wine_csv(project, tmp_path)
+        with subtests.test("diabetes Parquet: regression with a categorical feature"):
+            check_diabetes_parquet(project)
+    finally:
+        print("\n".join(["Figures of the run:", *FIGURES]))
+
+
+def check_default_sample(project: Path) -> None:
+    """The bake's own sample: CI steps, serving, DVC and registry, ONNX, batch."""
+    check_project_end_to_end(project, "uv", "breast_cancer")
     assert (project / "mlflow.db").is_file()
     check_serving(project)
     check_dvc_pipeline_and_registry(project)
@@ -135,36 +233,64 @@ def bad_inputs(example: dict) -> dict[str, tuple[bytes, int]]:
     }
 
 
-def check_serving(project: Path) -> None:
-    """make serve on a free port: every endpoint, every bad input, predict, loadtest."""
+@contextmanager
+def serving(project: Path, *make_args: str) -> Iterator[str]:
+    """`make serve` on a free 127.0.0.1 port until ready; yield its base URL.
+
+    `make serve` exports ONNX first when it is stale, hence the generous deadline.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # Its own session, so the server (make's child) is stopped with make.
-    server = subprocess.Popen(
-        ["make", "serve", f"PORT={port}"],
-        cwd=project,
-        env=project_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # A file, not a pipe nobody reads: the service logs every refused request, and a
+    # full pipe would block it mid-test.
+    log = project.parent / f"make-serve-{port}.log"
+    with log.open("wb") as output:
+        # Its own session, so the server (make's child) is stopped with make.
+        server = subprocess.Popen(
+            ["make", "serve", "HOST=127.0.0.1", f"PORT={port}", *make_args],
+            cwd=project,
+            env=project_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             try:
                 if call(f"{base}/health")[0] == 200:
                     break
             except OSError:
                 pass
-            assert server.poll() is None, server.stdout.read().decode()
-            assert time.monotonic() < deadline, "make serve: no answer in 120 s"
+            assert server.poll() is None, log.read_text("utf-8", "replace")[-6000:]
+            assert time.monotonic() < deadline, "make serve: no answer in 300 s"
             time.sleep(0.2)
         status, body = call(f"{base}/ready")
         assert status == 200, body
-        status, body = call(f"{base}/metadata")
-        metadata = json.loads(body)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def get_json(url: str) -> dict:
+    """The JSON body of a GET that must answer 200."""
+    status, body = call(url)
+    assert status == 200, f"GET {url}: {status} {body[:300]!r}"
+    return json.loads(body)
+
+
+def check_serving(project: Path) -> None:
+    """make serve on a free port: every endpoint, every bad input, predict, loadtest."""
+    with serving(project) as base:
+        port = base.rsplit(":", 1)[1]
+        metadata = get_json(f"{base}/metadata")
         assert metadata["format"] in {"native", "onnx"} and metadata["metrics"]
-        spec = json.loads(call(f"{base}/openapi.json")[1])
+        spec = get_json(f"{base}/openapi.json")
         content = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
         example = content["application/json"]["example"]
         status, body = call(f"{base}/predict", json.dumps(example).encode())
@@ -199,13 +325,6 @@ def check_serving(project: Path) -> None:
         )
         assert broken.returncode != 0
         assert "Load test FAILED" in broken.stdout + broken.stderr
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def tool(project: Path, *cmd: str, cwd: Path | None = None, timeout: int = 900) -> str:
@@ -249,6 +368,10 @@ def git_changes(project: Path) -> set[str]:
     return {line[3:] for line in status.splitlines()}
 
 
+# The default bake's data source, tracked with `dvc add` by `make pipeline`.
+SOURCE_DVC = "data/raw/breast_cancer.csv.dvc"
+
+
 def check_dvc_pipeline_and_registry(project: Path) -> None:
     """make pipeline from scratch; dvc status, push, pull in a clone; an override."""
     make(project, "clean")
@@ -256,14 +379,17 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
     # pipeline, and DVC would restore its results instead of running the stages.
     shutil.rmtree(project / ".dvc" / "cache", ignore_errors=True)
     output = make(project, "pipeline")
-    for stage in ("data", "features", "train", "evaluate", "export"):
+    for stage in ("features", "train", "evaluate", "export"):
         assert f"Running stage '{stage}'" in output
     assert "Promotion of" in output
     assert "Data and pipelines are up to date." in tool(project, "dvc", "status")
+    # The data source is an input tracked with `dvc add`, its .dvc file meant for git;
     # params.yaml as generated is conf/ composed: the pipeline left it unchanged.
     new = git_changes(project)
-    assert {"dvc.lock", "reports/metrics.json", "reports/export.json"} <= new
-    assert {p for p in new if not p.startswith("reports/")} <= {"dvc.lock"} | LOCK_FILES
+    results = {"dvc.lock", SOURCE_DVC, "reports/metrics.json", "reports/export.json"}
+    assert results <= new, new
+    for_git = {"dvc.lock", SOURCE_DVC, "data/raw/.gitignore"} | LOCK_FILES
+    assert {p for p in new if not p.startswith("reports/")} <= for_git, new
     commit(project, "Pipeline results")
 
     # Lineage: the run's data hash is the one DVC recorded for the same file.
@@ -298,7 +424,7 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
     params = yaml.safe_load((project / "params.yaml").read_text("utf-8"))
     assert params["model"]["name"] == "random_forest"
     assert after != before
-    print(f"test metrics: default {before}; dvc exp run {overrides}: {after}")
+    figure(f"test metrics: default {before}; dvc exp run {overrides}: {after}")
 
     # The registry: a champion that loads by alias; `make promote` re-decides.
     registry = tool(project, "python", "-c", CHAMPION)
@@ -310,12 +436,32 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
     assert git_changes(project) == set()
 
 
+def check_export(project: Path, dataset: str) -> dict:
+    """reports/export.json: ONNX parity with scikit-learn on the test split; print it.
+
+    The export fails beyond its tolerance (|onnx - native| <= atol + rtol * |native|);
+    this checks the report says so: probabilities lie in [0, 1], so atol + rtol bounds
+    their difference; labels agree on every row that is not a tie.
+    """
+    report = json.loads((project / "reports" / "export.json").read_text("utf-8"))
+    parity = report["parity"]
+    figure(
+        f"{dataset}: ONNX parity max abs diff {parity['max_abs_diff']:.3g}, "
+        f"label mismatches {parity.get('label_mismatches', 'n/a (regression)')} "
+        f"({parity})"
+    )
+    assert parity["rows"] > 0 and parity["max_abs_diff"] >= 0.0, parity
+    if "label_mismatches" in parity:
+        assert parity["label_mismatches"] == 0, parity
+        assert parity["max_abs_diff"] <= parity["atol"] + parity["rtol"], parity
+    return report
+
+
 def check_onnx_artifacts(project: Path) -> None:
     """Parity figures; int8 and ORT models load in the edge predictor; benchmark."""
-    report = json.loads((project / "reports" / "export.json").read_text("utf-8"))
-    assert report["parity"]["label_mismatches"] == 0
-    assert report["parity"]["max_abs_diff"] <= report["parity"]["atol"]
-    print(f"ONNX parity {report['parity']}, quantization {report['quantization']}")
+    report = check_export(project, "breast_cancer")
+    assert "label_mismatches" in report["parity"]
+    figure(f"ONNX quantization {report['quantization']}")
     rows = project / "data" / "processed" / "test.csv"
     for model in ("model.quant.onnx", "model.ort"):
         output = tool(
@@ -327,7 +473,7 @@ def check_onnx_artifacts(project: Path) -> None:
             str(rows),
         )
         assert len(output.splitlines()) == 114
-    print(make(project, "benchmark-onnx"))
+    figure(make(project, "benchmark-onnx"))
 
 
 BIG_FILE = """
@@ -376,9 +522,342 @@ def check_batch_scoring(project: Path) -> None:
     assert sum(1 for _ in scored.open(encoding="utf-8")) == 200_000  # header + 199,999
     rejects = (project / "scored-200k.rejects.csv").read_text("utf-8").splitlines()
     assert len(rejects) == 2 and rejects[1].startswith("1002,")
-    print(f"batch scoring peak RSS (MB) for 20,000 and 200,000 rows: {peaks}")
-    print(f"200,000 rows scored in {seconds:.1f} s (process start included)")
+    figure(f"batch scoring peak RSS (MB) for 20,000 and 200,000 rows: {peaks}")
+    figure(f"200,000 rows scored in {seconds:.1f} s (process start included)")
     assert peaks["200k"] - peaks["20k"] < 60, peaks
+
+
+# A user's data, by configuration alone: `make contract` writes conf/data/<name>.yaml,
+# every later target takes ARGS="data=<name>" and nothing else changes.
+WINE_CLASSES = ["Barbera", "Barolo", "Grignolino"]
+
+
+def without(row: dict, name: str) -> dict:
+    """A request row with one feature left out."""
+    return {key: value for key, value in row.items() if key != name}
+
+
+# Rows the API must refuse (422, naming the row and the feature): name -> (change to a
+# valid row, feature the error must name).
+WINE_REFUSALS = {
+    "unknown category": (lambda row: {**row, "Color Band": "purple"}, "Color Band"),
+    "missing non-nullable (absent)": (lambda row: without(row, "ash"), "ash"),
+    "missing non-nullable (null)": (lambda row: {**row, "ash": None}, "ash"),
+    "below min": (lambda row: {**row, "ash": -1.0}, "ash"),
+    "not a whole number": (lambda row: {**row, "magnesium": 88.5}, "magnesium"),
+    "not a boolean": (lambda row: {**row, "Oak Aged": "maybe"}, "Oak Aged"),
+    "beyond float32": (lambda row: {**row, "proline": 1e39}, "proline"),
+}
+# Rows the API must accept: nullable features may be null or absent.
+WINE_ACCEPTED = {
+    "nullable null and absent": lambda row: without(
+        {**row, "Malic Acid": None}, "Color Band"
+    ),
+}
+DIABETES_REFUSALS = {
+    "unknown category": (lambda row: {**row, "Sex": "X"}, "Sex"),
+    "missing non-nullable (null)": (lambda row: {**row, "BMI": None}, "BMI"),
+    "missing non-nullable (absent)": (lambda row: without(row, "bp"), "bp"),
+    "below min": (lambda row: {**row, "age": -3}, "age"),
+}
+
+
+def make_contract(project: Path, *variables: str) -> dict:
+    """`make contract FILE=... TARGET=... ...`; return the contract it wrote."""
+    output = make(project, "contract", *variables)
+    written = re.search(r"Wrote (conf/data/\S+\.yaml)", output)
+    assert written, output
+    return yaml.safe_load((project / written.group(1)).read_text("utf-8"))
+
+
+def train_evaluate_export(project: Path, name: str, args: str) -> None:
+    """make train, evaluate, export-onnx with ARGS: metrics beat a dummy, parity."""
+    make(project, "train", args)
+    metadata = json.loads((project / "models" / "metadata.json").read_text("utf-8"))
+    assert metadata["dataset"] == name
+    make(project, "evaluate", args)
+    check_metrics(project, name)
+    make(project, "export-onnx", args)
+    check_export(project, name)
+
+
+def refers_to(detail, row: int, feature: str) -> bool:
+    """Whether an error detail names the row (index or number) and the feature."""
+    for problem in detail if isinstance(detail, list) else [detail]:
+        if isinstance(problem, dict) and "loc" in problem:
+            if row in problem["loc"] and feature in problem["loc"]:
+                return True
+        text = problem if isinstance(problem, str) else json.dumps(problem)
+        if feature in text and re.search(rf"\brows? \[?({row}|{row + 1})\b", text):
+            return True
+    return False
+
+
+def check_contract_api(
+    base: str, terms: dict, refusals: dict, accepted: dict | None = None
+) -> None:
+    """/metadata serves the contract and the model's example row (the OpenAPI request
+    example too); /predict answers it and refuses bad rows naming row and feature."""
+    metadata = get_json(f"{base}/metadata")
+    served = metadata["contract"]
+    assert served["task"] == terms["task"] and served["target"] == terms["target"]
+    assert list(served["features"]) == list(terms["features"])
+    example = metadata["example"]
+    assert set(example) == set(terms["features"]), example
+    spec = get_json(f"{base}/openapi.json")
+    content = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert content["application/json"]["example"] == {"instances": [example]}
+
+    def predict(*rows: dict) -> tuple[int, dict]:
+        status, body = call(f"{base}/predict", json.dumps({"instances": rows}).encode())
+        return status, json.loads(body)
+
+    status, answer = predict(example, example)
+    assert status == 200, answer
+    assert len(answer["predictions"]) == 2
+    if terms["task"] == "classification":
+        classes = sorted(terms["classes"])
+        assert answer["classes"] == classes
+        assert all(label in classes for label in answer["predictions"]), answer
+        for row in answer["probabilities"]:
+            assert len(row) == len(classes) and abs(sum(row) - 1) < 1e-4, row
+    else:
+        assert "classes" not in answer and "probabilities" not in answer, answer
+        assert all(isinstance(value, float) for value in answer["predictions"])
+    for name, change in (accepted or {}).items():
+        status, answer = predict(example, change(example))
+        assert status == 200, f"{name}: {status} {answer}"
+    for name, (change, feature) in refusals.items():
+        status, answer = predict(example, change(example))
+        assert status == 422, f"{name}: {status} {answer}"
+        assert refers_to(answer["detail"], 1, feature), f"{name}: {answer}"
+    figure(
+        f"{terms['target']}: /predict answered {example} and refused {list(refusals)}"
+    )
+
+
+SCHEMATHESIS_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+
+
+def check_openapi_with_schemathesis(base: str, workdir: Path) -> dict:
+    """schemathesis against the service's own OpenAPI document: no 5xx, every
+    response of a documented status, content type and schema (/metrics included).
+
+    Examples, coverage (boundary and invalid values) and fuzzing phases, positive and
+    negative data, a fixed seed; at least 1,000 cases; bounded in time.
+    """
+    assert base.startswith("http://127.0.0.1:"), base
+    report = workdir / "schemathesis.json"
+    env = {**project_env(), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    result = run(
+        [
+            str(TOOLS_BIN / "schemathesis"),
+            "run",
+            f"{base}/openapi.json",
+            "--checks",
+            ",".join(SCHEMATHESIS_CHECKS),
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--mode",
+            "all",
+            "--max-examples",
+            str(SCHEMATHESIS_EXAMPLES),
+            "--seed",
+            "20261130",
+            "--continue-on-failure",
+            "--request-timeout",
+            "30",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report),
+        ],
+        cwd=workdir,
+        env=env,
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    assert report.is_file(), output[-6000:]
+    summary = json.loads(report.read_text("utf-8"))
+    cases = summary["test_cases"]
+    figure(
+        f"schemathesis {summary['schemathesis_version']}: {cases['generated']} cases, "
+        f"{cases['with_failures']} with failures ({summary['failures']}), "
+        f"{cases['errored']} errored, in {summary['running_time']:.0f} s"
+    )
+    assert result.returncode == 0, output[-6000:]
+    assert cases["with_failures"] == 0 and not summary["failures"], output[-6000:]
+    assert cases["errored"] == 0 and not summary["errors"], output[-6000:]
+    assert cases["generated"] >= SCHEMATHESIS_MIN_CASES, cases
+    return summary
+
+
+# Test cases per API operation and phase (/predict takes most), and the least in all:
+# with the seed below, 1,000 examples make about 1,230 cases in 1 to 2 minutes.
+SCHEMATHESIS_EXAMPLES = 1000
+SCHEMATHESIS_MIN_CASES = 1000
+# The wine file as new rows to score: no target, the id column kept, two bad rows.
+WINE_BAD_ROWS = {3: ("Color Band", "purple"), 7: ("ash", "")}
+
+
+def write_wine_batch(source: Path, destination: Path) -> int:
+    """Rows to score from the wine file (two broken); return how many rows."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for index, (column, value) in WINE_BAD_ROWS.items():
+        rows[index][column] = value
+    columns = [name for name in rows[0] if name != "Cultivar"]
+    with destination.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    """Every row of a CSV file as a dict."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def check_wine_csv(project: Path, workdir: Path) -> None:
+    """Three string classes, column names with spaces and punctuation, a categorical and
+    a numeric with missing values, a boolean, an id column to ignore (CSV); the
+    service's OpenAPI document under schemathesis."""
+    tool(project, "python", str(DATASETS), "wine", "data/wine.csv")
+    terms = make_contract(
+        project,
+        "FILE=data/wine.csv",
+        "TARGET=Cultivar",
+        "NAME=wine",
+        "IGNORE='Sample ID'",
+    )
+    assert terms["name"] == "wine" and terms["task"] == "classification"
+    assert terms["classes"] == WINE_CLASSES and terms["ignore"] == ["Sample ID"]
+    features = terms["features"]
+    assert "Sample ID" not in features and "Cultivar" not in features
+    assert features["Color Band"]["kind"] == "categorical"
+    assert features["Color Band"]["categories"] == ["deep", "medium", "pale"]
+    assert features["Color Band"]["nullable"] and features["Malic Acid"]["nullable"]
+    assert features["Oak Aged"]["kind"] == "boolean"
+    assert not features["ash"].get("nullable", False)
+
+    args = "ARGS=data=wine"
+    train_evaluate_export(project, "wine", args)
+    with serving(project, args) as base:
+        check_contract_api(base, terms, WINE_REFUSALS, WINE_ACCEPTED)
+        check_openapi_with_schemathesis(base, workdir)
+        port = base.rsplit(":", 1)[1]
+        output = make(project, "predict", f"PORT={port}", timeout=120)
+        assert '"predictions"' in output and "Barolo" in output
+        output = make(
+            project,
+            "loadtest",
+            f"PORT={port}",
+            "USERS=4",
+            "DURATION=5s",
+            "P95_MS=2000",
+            timeout=120,
+        )
+        assert "Load test passed" in output
+
+    rows = write_wine_batch(project / "data" / "wine.csv", project / "new-wine.csv")
+    output = make(
+        project,
+        "batch-predict",
+        "BATCH_INPUT=new-wine.csv",
+        "BATCH_OUTPUT=data/scored/new-wine.csv",
+        args,
+    )
+    scored = read_csv_rows(project / "data" / "scored" / "new-wine.csv")
+    rejects = read_csv_rows(project / "data" / "scored" / "new-wine.rejects.csv")
+    figure(f"wine batch scoring: {len(scored)} rows scored, {len(rejects)} rejected")
+    assert len(scored) == rows - len(WINE_BAD_ROWS) and len(rejects) == 2, output
+    # The id column comes through, so scores join back to the rows they came from.
+    outputs = {"prediction", *(f"probability_{label}" for label in WINE_CLASSES)}
+    assert outputs | {"Sample ID"} <= set(scored[0]), scored[0]
+    assert {row["prediction"] for row in scored} <= set(WINE_CLASSES)
+    assert [int(row["line"]) for row in rejects] == [i + 2 for i in WINE_BAD_ROWS]
+    for reject, (column, _) in zip(rejects, WINE_BAD_ROWS.values()):
+        assert column in reject["error"], reject
+
+
+# Scripts run with the project's python (pandas reads and writes Parquet there).
+DIABETES_BATCH = """
+import sys
+import pandas as pd
+frame = pd.read_parquet(sys.argv[1]).drop(columns="Disease Progression")
+frame.loc[3, "Sex"] = "X"
+frame.loc[7, "age"] = -3
+frame.to_parquet(sys.argv[2], index=False)
+print(len(frame))
+"""
+SCORED = """
+import json, sys
+import pandas as pd
+frame = pd.read_parquet(sys.argv[1])
+numbers = pd.to_numeric(frame["prediction"], errors="coerce")
+print(json.dumps({"rows": len(frame), "numbers": int(numbers.notna().sum())}))
+"""
+
+
+def check_diabetes_parquet(project: Path) -> None:
+    """A regression target with a space in its name, a categorical feature, integers
+    (Parquet in, Parquet out), in a bake whose defaults are classification."""
+    tool(project, "python", str(DATASETS), "diabetes", "data/diabetes.parquet")
+    terms = make_contract(
+        project,
+        "FILE=data/diabetes.parquet",
+        "TARGET=Disease Progression",
+        "NAME=progression",
+    )
+    assert terms["task"] == "regression" and "classes" not in terms
+    assert terms["features"]["Sex"] == {"kind": "categorical", "categories": ["F", "M"]}
+    assert terms["features"]["age"]["kind"] == "integer"
+
+    # The bake's default model classifies: the data's task needs a regressor.
+    args = "ARGS=data=progression model=ridge"
+    train_evaluate_export(project, "progression", args)
+    with serving(project, args) as base:
+        check_contract_api(base, terms, DIABETES_REFUSALS)
+
+    rows = int(
+        tool(
+            project,
+            "python",
+            "-c",
+            DIABETES_BATCH,
+            "data/diabetes.parquet",
+            "new-patients.parquet",
+        ).splitlines()[-1]
+    )
+    output = make(
+        project,
+        "batch-predict",
+        "BATCH_INPUT=new-patients.parquet",
+        "BATCH_OUTPUT=data/scored/new-patients.parquet",
+        args,
+    )
+    scored = json.loads(
+        tool(
+            project, "python", "-c", SCORED, "data/scored/new-patients.parquet"
+        ).splitlines()[-1]
+    )
+    rejects = read_csv_rows(project / "data" / "scored" / "new-patients.rejects.csv")
+    figure(
+        f"diabetes batch scoring: {scored['rows']} rows scored, {len(rejects)} rejected"
+    )
+    assert scored["rows"] == scored["numbers"] == rows - 2, (scored, output)
+    assert len(rejects) == 2, rejects
+    assert "Sex" in rejects[0]["error"] and "age" in rejects[1]["error"], rejects
 
 
 def run_ci_workflow_here(project: Path, installer: str) -> None:
@@ -393,18 +872,18 @@ def run_ci_workflow_here(project: Path, installer: str) -> None:
     # Not the `loadtest` job of Docker-less bakes: it leaves a server running.
     for job in ("lint", "test"):
         for step, outcome in run_job(ci, job, project, {"INSTALLER": installer}):
-            print(f"ci.yml {job}: {step}: {outcome}")
+            figure(f"ci.yml {job}: {step}: {outcome}")
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@needs_make
 def test_all_off_regression_bake_runs_end_to_end_with_pip(tmp_path):
     project = bake(tmp_path, all_off(task="regression"))
-    metrics = check_project_end_to_end(project, "pip")
-    assert metrics["r2"] > 0.3
+    install(project, "pip")
+    check_project_end_to_end(project, "pip", "diabetes")
     assert not (project / "mlflow.db").exists()
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@needs_make
 def test_poetry_installer_path_works(tmp_path):
     """Poetry needs the index declared as a primary source where its JSON API is absent.
 

@@ -120,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["contract"]:
         return contract_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Intermixed: options may come after the overrides (`export data=x --if-stale`).
+    args = parser.parse_intermixed_args(argv)
     _check(parser, args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -90,9 +90,8 @@ def check_classes(settings: Settings, target: pd.Series) -> None:
 def run(settings: Settings) -> TrainResult:
     """Fit the pipeline on the training split and write model and metadata files."""
     data = settings.data
-    features, target = contract.split_xy(
-        data, read_split(data, settings.paths.train_data)
-    )
+    rows = read_split(data, settings.paths.train_data)
+    features, target = contract.split_xy(data, rows)
     check_classes(settings, target)
     cv_metrics = cross_validation_metrics(settings, features, target)
     undefined = [name for name, value in cv_metrics.items() if math.isnan(value)]
@@ -104,7 +103,8 @@ def run(settings: Settings) -> TrainResult:
         "model_name": settings.model.name,
         "dataset": data.name,
         "contract": data.contract().model_dump(mode="json"),
-        "example": contract.example_row(data, features),
+        # From the validated rows: a missing category is null there, not "".
+        "example": contract.example_row(data, rows),
         "params": settings.model.model_dump(exclude=RUNTIME_KEYS),
         "primary_metric": task.primary(settings.train.primary_metric),
         "cv_metrics": cv_metrics,
