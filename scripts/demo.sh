@@ -9,7 +9,8 @@ project=$1
 installer=${2:-uv}
 cd "$project"
 
-step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
+started=$SECONDS
+step() { printf '\n\033[1;36m==> [%3ds] %s\033[0m\n' "$((SECONDS - started))" "$*"; }
 
 step "Install (make install INSTALLER=$installer)"
 make install INSTALLER="$installer"
@@ -46,6 +47,8 @@ stop
 trap - EXIT
 
 cat <<MSG
+
+The whole loop took $((SECONDS - started)) s (install included).
 
 Where to look next, in $project:
   make mlflow-ui               runs, metrics and the model registry: http://127.0.0.1:5000
