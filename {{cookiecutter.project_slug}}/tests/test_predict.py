@@ -347,6 +347,107 @@ def test_the_onnx_model_is_used_only_while_it_is_current(mixed, tmp_path, caplog
 {%- endif %}
 
 
+def test_score_frame_gives_what_run_writes(trained, tmp_path):
+    rows = read_text(trained.paths.test_data).head(30)
+    first = trained.data.feature_names[0]
+    rows.loc[rows.index[[2, 17]], first] = ["abc", ""]
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    predict.run(trained, source, tmp_path / "out.csv", chunk_size=8)
+    raw = pd.read_csv(source, dtype=str).astype(object)  # text, missing as NaN
+    raw = raw.where(raw.notna(), None)  # as Spark hands rows over: text or None
+
+    scored, rejected = predict.score_frame(predict.load_scorer(trained), raw, 2)
+
+    written = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert list(scored.columns) == list(written.columns)
+    assert list(scored[first]) == list(written[first])
+    for column in outputs_of(trained)[1:]:
+        np.testing.assert_allclose(scored[column], written[column].astype(float))
+    assert list(rejected["line"]) == [4, 19]
+    assert list(rejected.columns) == ["line", "error", *rows.columns]
+    expected_rejects = read_text(tmp_path / "out.rejects.csv")
+    assert list(rejected["error"]) == list(expected_rejects["error"])
+
+
+def test_score_frame_takes_typed_values(trained):
+    rows = contract.read_table(trained.paths.test_data, trained.data).head(10)
+    rows.loc[rows.index[3], trained.data.feature_names[0]] = np.nan
+
+    scored, rejected = predict.score_frame(predict.load_scorer(trained), rows, 1)
+
+    assert len(scored) == 9 and list(rejected["line"]) == [4]
+    assert list(rejected["error"]) == [
+        f"column '{trained.data.feature_names[0]}': missing value"
+    ]
+    assert_scored_like(trained, scored, rows.drop(index=rows.index[3]))
+
+
+def test_na_spellings_are_those_pandas_reads():
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    assert set(predict.NA_VALUES) == set(STR_NA_VALUES)
+
+
+def test_odd_csv_files_are_read_as_pandas_reads_them(mixed, tmp_path):
+    rows = read_text(mixed.paths.test_data).head(6).drop(columns=["Species"])
+    rows.insert(0, "Plant ID", ["a, b", 'say "hi"', "two\nlines", "", "P4", "P5"])
+    rows.loc[rows.index[4], "Sepal Length (cm)"] = "NA"  # nullable: missing
+    rows.loc[rows.index[5], "Sepal Length (cm)"] = "null"
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    text = source.read_text(encoding="utf-8")
+    # A blank line and a short one: lines 8 and 9 (a line break in quotes is no row).
+    source.write_text(text + "\nP9,1.0\n", encoding="utf-8")
+    output = tmp_path / "scored.csv"
+
+    counts = predict.run(mixed, source, output, chunk_size=4)
+
+    assert counts == {"rows": 8, "scored": 6, "rejected": 2}
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    expected = pd.read_csv(source, dtype=str, nrows=6)
+    assert list(scored["Plant ID"]) == [*expected["Plant ID"].fillna("")]
+    assert list(scored["Sepal Length (cm)"][4:]) == ["", ""]
+    rejects = read_text(tmp_path / "scored.rejects.csv")
+    assert list(rejects["line"]) == ["8", "9"]
+    assert rejects.loc[0, "error"] == "empty row: no feature values"
+    assert rejects.loc[1, "error"].startswith("malformed line: 2 values where the")
+
+
+def test_a_large_file_is_scored_in_chunks_with_true_line_numbers(trained, tmp_path):
+    rows = read_text(trained.paths.test_data)
+    rows = rows.sample(n=20_000, replace=True, random_state=0).reset_index(drop=True)
+    first = trained.data.feature_names[0]
+    bad = [0, 999, 1000, 12_345, 19_999]  # chunk edges included
+    rows.loc[bad, first] = "x"
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+
+    counts = predict.run(trained, source, output, chunk_size=1000)
+
+    assert counts == {"rows": 20_000, "scored": 19_995, "rejected": 5}
+    rejects = read_text(tmp_path / "scored.rejects.csv")
+    assert list(rejects["line"]) == [str(row + 2) for row in bad]
+    scored = pd.read_parquet(output)
+    kept = rows.drop(index=bad)
+    assert list(scored[first]) == list(kept[first])
+    typed = contract.read_table(source, trained.data).drop(index=bad)
+    assert_scored_like(trained, scored, typed)
+
+
+def test_floats_are_written_as_pandas_writes_them(tmp_path):
+    import pyarrow as pa
+
+    path = tmp_path / "floats.csv"
+    writer = predict._Writer(path)
+    values = [1.0, 0.5, 1e-07, float("nan"), 0.3333333333333333]
+    writer.write(pa.table({"x": values, "flag": [True, False, True, False, True]}))
+    writer.close()
+    frame = pd.DataFrame({"x": values, "flag": [True, False, True, False, True]})
+    assert path.read_text(encoding="utf-8") == frame.to_csv(index=False)
+
+
 def test_cli_scores_a_file_and_reports_bad_input(trained, tmp_path, capsys):
     output = tmp_path / "scored.csv"
     args = ["--config-dir", str(CONFIG_DIR), "--output", str(output)]

@@ -1,19 +1,29 @@
 """Batch scoring: stream a CSV or Parquet file through the model, chunk by chunk.
 
 Memory stays flat whatever the file size: one chunk is read, checked, scored and
-written at a time. Each chunk is checked against the contract the model was trained
-on (it travels with the model), column by column; rows that break it are not dropped
-silently: each is reported with its line number and written, with the reason, to a
-rejects file. Columns beyond the contract's (an id, the target) pass through.
+written at a time. Files are read and written with Arrow: a CSV with every column as
+text, so that nothing is coerced before it is checked (empty cells and pandas' NA
+spellings are missing, as when training reads a file). Each chunk is checked against
+the contract the model was trained on (it travels with the model) with one vectorised
+check per contract column; rows that break it are not dropped silently: each is
+reported with its line number and written, with the reason, to a rejects file. Columns
+beyond the contract's (an id, the target) pass through as they were read.
+`score_frame` is the same scoring on a pandas frame (the Spark engine calls it).
 """
 
+import csv
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from . import artifacts, contract
@@ -26,6 +36,34 @@ log = logging.getLogger(__name__)
 FORMATS = (".csv", ".parquet")
 # Reasons are listed in the log up to this many rows; the rejects file has them all.
 SHOWN_REJECTS = 10
+# What pandas reads as missing in a CSV (its default `na_values`), so that a file
+# means the same to batch scoring as to training.
+NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+# CSV bytes parsed at a time: one row must fit in a block.
+BLOCK_SIZE = 4 << 20
+# Boolean spellings in text, and what they mean.
+_SPELLINGS = [key for key in contract.BOOLEANS if isinstance(key, str)]
+_SPELLED = np.array([contract.BOOLEANS[key] for key in _SPELLINGS])
 
 
 class BatchInputError(StageError):
@@ -47,6 +85,16 @@ class Scorer:
         return self.task.output_columns()
 
 
+@dataclass
+class Chunk:
+    """Rows read from a file: their line numbers and, apart, the malformed lines."""
+
+    lines: np.ndarray
+    table: pa.Table
+    # (line, reason) of lines that are not rows of the header's columns.
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+
 def _format(path: Path) -> str:
     """The file format from the suffix; refuse anything else."""
     suffix = path.suffix.lower()
@@ -58,8 +106,6 @@ def _format(path: Path) -> str:
 def count_rows(path: Path) -> int:
     """Data rows in the file, read in blocks (for the progress bar)."""
     if _format(path) == ".parquet":
-        import pyarrow.parquet as pq
-
         return pq.ParquetFile(path).metadata.num_rows
     lines, last = 0, b"\n"
     with path.open("rb") as handle:
@@ -69,41 +115,152 @@ def count_rows(path: Path) -> int:
     return max(lines + (last != b"\n") - 1, 0)
 
 
-def read_chunks(path: Path, chunk_size: int) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield (line number of the first row, rows) chunks.
+def read_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
+    """Yield the file's rows `chunk_size` at a time, with their line numbers.
 
-    CSV values are read as text, so that nothing is coerced before it is checked
-    (empty cells and pandas' NA spellings are missing, as when training reads a file),
-    and blank lines are kept as rows, so that line numbers stay true (line 1 is the
-    header; a quoted value spanning several lines would shift them).
+    A Parquet row's line is its row number (from 1). In a CSV, line 1 is the header
+    and blank lines are kept as rows, so that line numbers stay true (a quoted value
+    spanning several lines would shift them); a line with more or fewer values than
+    the header has columns is reported as malformed.
     """
     if _format(path) == ".parquet":
-        import pyarrow.parquet as pq
-
         first = 1
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
-            frame = batch.to_pandas()
-            yield first, frame
-            first += len(frame)
+            table = pa.Table.from_batches([batch])
+            yield Chunk(np.arange(first, first + len(table)), table)
+            first += len(table)
         return
-    chunks = pd.read_csv(
+    yield from _csv_chunks(path, chunk_size)
+
+
+def _header(path: Path) -> list[str]:
+    """The CSV's column names as the file spells them."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise BatchInputError(f"{path}: no rows to score.")
+    return header
+
+
+def _pandas_names(header: list[str]) -> list[str]:
+    """Column names as pandas names them: "Unnamed: 3" for a blank one, "a.1"..."""
+    names: list[str] = []
+    for index, name in enumerate(header):
+        name = name or f"Unnamed: {index}"
+        base, count = name, 0
+        while name in names:
+            count += 1
+            name = f"{base}.{count}"
+        names.append(name)
+    return names
+
+
+def _csv_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
+    """CSV rows in chunks of exactly `chunk_size` (Arrow's blocks are in bytes)."""
+    header = _header(path)
+    malformed: list[tuple[int, str]] = []
+
+    def skip(row) -> str:
+        if row.number is None:  # only known when parsing is serial
+            raise BatchInputError(f"{path}: malformed line {row.text!r}.")
+        malformed.append(
+            (
+                row.number,
+                f"malformed line: {row.actual_columns} values where the header has "
+                f"{row.expected_columns} columns ({row.text!r})",
+            )
+        )
+        return "skip"
+
+    reader = pacsv.open_csv(
         path,
-        dtype=str,
-        skip_blank_lines=False,
-        chunksize=chunk_size,
+        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=skip
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            null_values=list(NA_VALUES),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
     )
-    first = 2
-    for frame in chunks:
-        yield first, frame
-        first += len(frame)
+    names = _pandas_names(header)
+    next_line = 2
+
+    def chunk(table: pa.Table) -> Chunk:
+        nonlocal next_line
+        # Lines of these rows: the next ones, but for the malformed lines among them.
+        skipped = 0
+        while True:
+            end = next_line + table.num_rows + skipped
+            inside = sum(1 for line, _ in malformed if line < end)
+            if inside == skipped:
+                break
+            skipped = inside
+        lines = np.arange(next_line, end)
+        bad, malformed[:skipped] = malformed[:skipped], []
+        if bad:
+            lines = lines[~np.isin(lines, [line for line, _ in bad])]
+        next_line = end
+        return Chunk(lines, table.rename_columns(names), bad)
+
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_size:
+            table = pa.Table.from_batches(pending)
+            yield chunk(table.slice(0, chunk_size))
+            rest = table.slice(chunk_size)
+            pending, held = rest.to_batches(), rest.num_rows
+    last = chunk(pa.Table.from_batches(pending, schema=reader.schema))
+    last.malformed += malformed  # after the last row
+    if last.table.num_rows or last.malformed:
+        yield last
 
 
-def _missing(raw: pd.Series) -> pd.Series:
+def _is_text(kind: pa.DataType) -> bool:
+    """Is the Arrow type a string type?"""
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_string_view(kind)
+    )
+
+
+def _bools(values) -> np.ndarray:
+    """An Arrow boolean result as a numpy mask (null: False)."""
+    if values.null_count:
+        values = pc.fill_null(values, False)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _missing(column: pa.ChunkedArray) -> np.ndarray:
     """Missing cells: null or NaN (CSV: empty, or a spelling pandas reads as NA)."""
-    missing = raw.isna()
-    if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
-        missing |= raw.eq(contract.MISSING_CATEGORY).fillna(True).astype(bool)
+    if pa.types.is_null(column.type):
+        return np.ones(len(column), dtype=bool)
+    missing = _bools(pc.is_null(column, nan_is_null=True))
+    if _is_text(column.type):
+        missing |= _bools(pc.equal(column, contract.MISSING_CATEGORY))
     return missing
+
+
+def _numbers(column: pa.ChunkedArray) -> np.ndarray:
+    """Values as float64; NaN where missing or not a number (as `pd.to_numeric`)."""
+    kind = column.type
+    if pa.types.is_null(kind):
+        return np.full(len(column), np.nan)
+    if _is_text(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        try:
+            number = pc.cast(column, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # some value is not a number: pandas says which, as when training
+        else:
+            return number.to_numpy(zero_copy_only=False)  # null: NaN
+    raw = column.to_pandas()
+    return pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
 
 
 def _as_text(raw: pd.Series) -> pd.Series:
@@ -115,70 +272,220 @@ def _as_text(raw: pd.Series) -> pd.Series:
     return raw.astype("string")
 
 
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as Arrow text, typed values spelled as pandas spells them."""
+    if _is_text(column.type):
+        return column
+    text = _as_text(column.to_pandas())
+    return pa.chunked_array([pa.array(text, type=pa.string(), from_pandas=True)])
+
+
 def _check_column(
-    feature: Feature, raw: pd.Series, missing: pd.Series
-) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
-    """(typed values, [(bad rows, reason)]) of one column, every row at once."""
+    feature: Feature, column: pa.ChunkedArray, missing: np.ndarray
+) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
+    """(model values, [(bad rows, reason)]) of one column, every row at once."""
     if feature.kind == "categorical":
-        text = _as_text(raw)
-        known = text.isin(feature.categories).fillna(False).astype(bool)
-        values = text.astype(object).where(known & ~missing, np.nan)
-        return values, [(~known & ~missing, "unknown category")]
-    number = pd.to_numeric(raw, errors="coerce").astype("float64")
+        text = _text(column)
+        known = _bools(pc.is_in(text, value_set=pa.array(feature.categories)))
+        values = np.where(
+            known, text.to_numpy(zero_copy_only=False), contract.MISSING_CATEGORY
+        )
+        return values.astype(object), [(~known & ~missing, "unknown category")]
     if feature.kind == "boolean":
         # Spellings first ("true", "yes", ...), then numbers 0 and 1 ("1.0", as a
         # split written by the features stage holds them).
-        spelled = raw.map(contract.BOOLEANS).astype("float64")
-        values = spelled.fillna(number.where(number.isin([0.0, 1.0])))
-        return values, [(values.isna() & ~missing, "not a boolean")]
-    finite = number.abs() <= contract.FLOAT32_MAX
-    problems = [
-        (number.isna() & ~missing, "not a number"),
-        (number.notna() & ~finite, "not a finite number within float32's range"),
-    ]
-    if feature.kind == "integer":
-        problems.append((finite & (number % 1 != 0), "not a whole number"))
-    if feature.min is not None:
-        below = finite & (number < feature.min)
-        problems.append((below, f"below the contract's min {feature.min:g}"))
-    if feature.max is not None:
-        above = finite & (number > feature.max)
-        problems.append((above, f"above the contract's max {feature.max:g}"))
+        spelled = np.full(len(column), np.nan)
+        rest = column
+        if _is_text(column.type):
+            index = pc.fill_null(
+                pc.index_in(column, value_set=pa.array(_SPELLINGS)), -1
+            ).to_numpy()
+            found = index >= 0
+            spelled[found] = _SPELLED[index[found]]
+            if found.any():
+                rest = pc.if_else(pa.array(found), None, column)
+        number = _numbers(rest)
+        numbered = np.where(np.isin(number, [0.0, 1.0]), number, np.nan)
+        values = np.where(np.isnan(spelled), numbered, spelled)
+        return values, [(np.isnan(values) & ~missing, "not a boolean")]
+    number = _numbers(column)
+    with np.errstate(invalid="ignore"):
+        finite = np.abs(number) <= contract.FLOAT32_MAX
+        problems = [
+            (np.isnan(number) & ~missing, "not a number"),
+            (~np.isnan(number) & ~finite, "not a finite number within float32's range"),
+        ]
+        if feature.kind == "integer":
+            problems.append((finite & (number % 1 != 0), "not a whole number"))
+        if feature.min is not None:
+            below = finite & (number < feature.min)
+            problems.append((below, f"below the contract's min {feature.min:g}"))
+        if feature.max is not None:
+            above = finite & (number > feature.max)
+            problems.append((above, f"above the contract's max {feature.max:g}"))
     return number, problems
 
 
-def check(
-    terms: Contract, frame: pd.DataFrame, first_line: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a chunk into (model frame of the valid rows, rejects with line and error).
+@dataclass(frozen=True)
+class Checked:
+    """A chunk checked against the contract: which rows break it, why, the others."""
+
+    bad: np.ndarray
+    # One reason per bad row, in row order.
+    errors: list[str]
+    # The model frame of the other rows.
+    features: pd.DataFrame
+
+
+def check(terms: Contract, table: pa.Table) -> Checked:
+    """Check every row of a chunk against the contract, one column at a time.
 
     Every contract column is checked at once for all rows of the chunk, by kind:
     numbers finite within float32's range and the contract's bounds, integers whole,
     booleans spelled as `contract.BOOLEANS`, categoricals among the contract's
     categories, and a value missing only where the contract allows it.
     """
-    typed = {}
-    problems = pd.Series("", index=frame.index, dtype=object)
-    empty = pd.Series(True, index=frame.index)
+    rows = table.num_rows
+    empty = np.ones(rows, dtype=bool)
+    problems: list[tuple[np.ndarray, str, str, bool]] = []
+    values = {}
     for name, feature in terms.features.items():
-        raw = frame[name]
-        missing = _missing(raw)
+        column = table.column(name)
+        missing = _missing(column)
         empty &= missing
-        values, failures = _check_column(feature, raw, missing)
-        if not feature.nullable and missing.any():
-            problems[missing] += f"column {name!r}: missing value; "
-        for mask, reason in failures:
-            if mask.any():
-                shown = raw[mask].astype(str).map(repr)
-                problems[mask] += f"column {name!r}: {reason} (" + shown + "); "
-        typed[name] = values
-    problems[empty] = "empty row: no feature values"
-    bad = (problems != "").to_numpy()
-    valid = contract.model_frame(terms, pd.DataFrame(typed, index=frame.index)[~bad])
-    rejected = frame[bad].copy()
-    rejected.insert(0, "error", problems[bad].str.rstrip("; "))
-    rejected.insert(0, "line", np.flatnonzero(bad) + first_line)
-    return valid, rejected
+        values[name], failures = _check_column(feature, column, missing)
+        if not feature.nullable:
+            problems.append((missing, name, "missing value", False))
+        problems.extend((mask, name, reason, True) for mask, reason in failures)
+    bad = empty.copy()
+    for mask, *_ in problems:
+        bad |= mask
+    keep = ~bad
+    features = pd.DataFrame(
+        {name: column[keep] for name, column in values.items()}, copy=False
+    )
+    return Checked(bad, _errors(table, problems, empty, bad), features)
+
+
+def _errors(
+    table: pa.Table,
+    problems: list[tuple[np.ndarray, str, str, bool]],
+    empty: np.ndarray,
+    bad: np.ndarray,
+) -> list[str]:
+    """One line per bad row: each problem as column, reason and value."""
+    rows = np.flatnonzero(bad)
+    if not len(rows):
+        return []
+    position = np.full(len(bad), -1)
+    position[rows] = np.arange(len(rows))
+    parts: list[list[str]] = [[] for _ in rows]
+    for mask, name, reason, show in problems:
+        hits = np.flatnonzero(mask)
+        if not len(hits):
+            continue
+        shown = _shown(table.column(name), hits) if show else None
+        for index, row in enumerate(hits):
+            part = f"column {name!r}: {reason}"
+            if shown is not None:
+                part += f" ({shown[index]})"
+            parts[position[row]].append(part)
+    errors = ["; ".join(part) for part in parts]
+    for index in np.flatnonzero(empty[rows]):
+        errors[index] = "empty row: no feature values"
+    return errors
+
+
+def _shown(column: pa.ChunkedArray, rows: np.ndarray) -> list[str]:
+    """Values of some rows as the error shows them (as pandas would print them)."""
+    if _is_text(column.type):
+        return [repr(value) for value in column.take(rows).to_pylist()]
+    return [repr(value) for value in column.to_pandas().iloc[rows].astype(str)]
+
+
+def _arrow(values: np.ndarray) -> pa.Array:
+    """A model output column as Arrow (labels as text or integers, numbers)."""
+    if values.dtype == object:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    return pa.array(values)
+
+
+def score_table(scorer: Scorer, chunk: Chunk) -> tuple[pa.Table, pa.Table]:
+    """(scored rows: its columns + the outputs, rejects: line, error, its columns)."""
+    table = chunk.table
+    checked = check(scorer.contract, table)
+    keep = ~checked.bad
+    scored = table if keep.all() else table.filter(pa.array(keep))
+    if len(checked.features):
+        for name, values in scorer.score(checked.features).items():
+            column = _arrow(np.asarray(values))
+            if name in scored.column_names:  # an input column of that name
+                scored = scored.set_column(
+                    scored.column_names.index(name), name, column
+                )
+            else:
+                scored = scored.append_column(name, column)
+    lines = [*chunk.lines[checked.bad].tolist(), *(n for n, _ in chunk.malformed)]
+    errors = [*checked.errors, *(error for _, error in chunk.malformed)]
+    rows = table.filter(pa.array(checked.bad))
+    if chunk.malformed:  # their values are in the error: no columns to show
+        blank = pa.Table.from_arrays(
+            [pa.nulls(len(chunk.malformed), kind) for kind in table.schema.types],
+            schema=table.schema,
+        )
+        rows = pa.concat_tables([rows, blank])
+    order = np.argsort(lines, kind="stable")
+    reasons = pa.array(errors, pa.string()).take(order)
+    rejected = rows.take(order).add_column(0, "error", reasons)
+    rejected = rejected.add_column(0, "line", pa.array(lines, pa.int64()).take(order))
+    return scored, rejected
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A pandas frame as an Arrow table, column by column (mixed types as text)."""
+    arrays = []
+    for name in frame.columns:
+        column = frame[name]
+        try:
+            arrays.append(pa.array(column, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays.append(pa.array(column.astype("string"), from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=[str(name) for name in frame.columns])
+
+
+def score_frame(
+    scorer: Scorer, frame: pd.DataFrame, first_line: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score a pandas frame of raw values as `run` scores a chunk of a file.
+
+    `frame` holds the values as read (CSV: text or None; Parquet: typed); row i is
+    line `first_line + i`. Returns (the valid rows with the task's output columns
+    added, the rejected rows with `line` and `error` first).
+    """
+    _require_columns(scorer.contract, frame.columns, "the frame")
+    table = _to_arrow(frame)
+    checked = check(scorer.contract, table)
+    keep = ~checked.bad
+    if len(checked.features):
+        outputs = scorer.score(checked.features)
+    else:
+        outputs = {name: np.array([], dtype=float) for name in scorer.output_columns}
+    scored = frame[keep].assign(**{name: np.asarray(v) for name, v in outputs.items()})
+    rejected = frame[checked.bad].copy()
+    rejected.insert(0, "error", checked.errors)
+    rejected.insert(0, "line", np.flatnonzero(checked.bad) + first_line)
+    return scored, rejected
+
+
+def _require_columns(terms: Contract, columns, source: object) -> None:
+    """Refuse input without every contract column, naming the missing ones."""
+    present = set(map(str, columns))
+    missing = [name for name in terms.feature_names if name not in present]
+    if missing:
+        raise BatchInputError(
+            f"{source}: missing column(s) "
+            f"{', '.join(map(repr, missing))} of the model's contract."
+        )
 
 
 def load_scorer(settings: Settings) -> Scorer:
@@ -226,6 +533,26 @@ def load_scorer(settings: Settings) -> Scorer:
     )
 
 
+def _csv_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as the CSV writer gets it, spelled mostly as pandas writes it.
+
+    Booleans True/False; floats in their shortest round-trip form with pandas'
+    "1.0" and "1e-07" (Arrow writes "1" and "1e-7"), NaN empty.
+    """
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, "True", "False")
+    if pa.types.is_null(kind):
+        return pa.chunked_array([pa.nulls(len(column), pa.string())])
+    if not pa.types.is_floating(kind):
+        return column
+    text = pc.cast(column, pa.string())
+    whole = pc.match_substring_regex(text, r"^-?[0-9]+$")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    text = pc.replace_substring_regex(text, r"e([-+])([0-9])$", r"e\10\2")
+    return pc.if_else(pc.is_nan(column), None, text)
+
+
 class _Writer:
     """Append chunks to a CSV or Parquet file, creating it on the first chunk."""
 
@@ -233,26 +560,39 @@ class _Writer:
         self.path, self.kind = path, _format(path)
         self.handle = self.parquet = None
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, table: pa.Table) -> None:
         """Append the rows (the first call fixes the columns)."""
-        if self.kind == ".csv":
-            if self.handle is None:
-                self.handle = self.path.open("w", encoding="utf-8", newline="")
-                frame.to_csv(self.handle, index=False)
-            else:
-                frame.to_csv(self.handle, index=False, header=False)
+        if self.kind == ".parquet":
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.path, table.schema)
+            elif table.schema != self.parquet.schema:
+                table = table.cast(self.parquet.schema)
+            self.parquet.write_table(table)
             return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if self.parquet is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            self.parquet = pq.ParquetWriter(self.path, table.schema)
-        else:
-            table = pa.Table.from_pandas(
-                frame, schema=self.parquet.schema, preserve_index=False
-            )
-        self.parquet.write_table(table)
+        if self.handle is None:
+            self.handle = self.path.open("wb")
+            # The header as pandas writes it: quoted only where needed.
+            header = StringIO()
+            csv.writer(header, lineterminator="\n").writerow(table.column_names)
+            self.handle.write(header.getvalue().encode("utf-8"))
+        columns = [_csv_column(column) for column in table.columns]
+        body = pa.Table.from_arrays(
+            columns, names=[f"c{index}" for index in range(len(columns))]
+        )
+        # No quotes, as pandas writes values that need none; a chunk holding a value
+        # that needs them (a comma, a quote, a line break) has all its text quoted.
+        for quoting in ("none", "needed"):
+            buffer = pa.BufferOutputStream()
+            try:
+                pacsv.write_csv(
+                    body,
+                    buffer,
+                    pacsv.WriteOptions(include_header=False, quoting_style=quoting),
+                )
+            except pa.ArrowInvalid:
+                continue
+            self.handle.write(buffer.getvalue())
+            return
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -276,38 +616,36 @@ def run(
     _format(destination)
     rejects = Path(rejects or destination.with_name(f"{destination.stem}.rejects.csv"))
     scorer = load_scorer(settings)
-    terms = scorer.contract
     destination.parent.mkdir(parents=True, exist_ok=True)
     rejects.unlink(missing_ok=True)
     output, rejected_rows = _Writer(destination), _Writer(rejects)
     counts = {"rows": 0, "scored": 0, "rejected": 0}
+    schema = None
     try:
         with tqdm(
             total=count_rows(source), unit="rows", desc="scoring", disable=None
         ) as progress:
-            for first_line, frame in read_chunks(source, chunk_size):
-                missing = [c for c in terms.feature_names if c not in frame.columns]
-                if missing:
-                    raise BatchInputError(
-                        f"{source}: missing column(s) "
-                        f"{', '.join(map(repr, missing))} of the model's contract."
-                    )
-                valid, rejected = check(terms, frame, first_line)
-                if len(valid):
-                    columns = scorer.score(valid)
-                    output.write(frame.loc[valid.index].assign(**columns))
-                if len(rejected):
+            for chunk in read_chunks(source, chunk_size):
+                if schema is None:
+                    _require_columns(scorer.contract, chunk.table.column_names, source)
+                    schema = chunk.table.schema
+                scored, rejected = score_table(scorer, chunk)
+                if scored.num_rows:
+                    output.write(scored)
+                if rejected.num_rows:
                     rejected_rows.write(rejected)
                     _report(rejected, counts["rejected"])
-                counts["rows"] += len(frame)
-                counts["scored"] += len(valid)
-                counts["rejected"] += len(rejected)
-                progress.update(len(frame))
+                rows = chunk.table.num_rows + len(chunk.malformed)
+                counts["rows"] += rows
+                counts["scored"] += scored.num_rows
+                counts["rejected"] += rejected.num_rows
+                progress.update(rows)
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")
         if counts["scored"] == 0:  # still write the columns, for whoever reads next
-            empty = dict.fromkeys(scorer.output_columns, 0.0)
-            output.write(frame.iloc[0:0].assign(**empty))
+            names = [*schema.names, *scorer.output_columns]
+            kinds = [*schema.types, *(pa.float64() for _ in scorer.output_columns)]
+            output.write(pa.Table.from_arrays([pa.array([], k) for k in kinds], names))
     finally:
         output.close()
         rejected_rows.close()
@@ -323,10 +661,9 @@ def run(
     return counts
 
 
-def _report(rejected: pd.DataFrame, already: int) -> None:
+def _report(rejected: pa.Table, already: int) -> None:
     """Log the first rejected rows with their line numbers."""
-    for line, error in zip(rejected["line"], rejected["error"]):
-        if already >= SHOWN_REJECTS:
-            return
+    shown = max(min(SHOWN_REJECTS - already, rejected.num_rows), 0)
+    head = rejected.slice(0, shown)
+    for line, error in zip(head.column(0).to_pylist(), head.column(1).to_pylist()):
         log.warning("line %d rejected: %s", line, error)
-        already += 1
