@@ -24,6 +24,7 @@ CHOICES = {
     "use_github_actions": YES_NO,
     "use_locust": YES_NO,
     "use_onnx": YES_NO,
+    "use_spark": YES_NO,
 }
 # Lowercase so it is also a valid directory, Docker image and DVC/MLflow name.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
@@ -52,6 +53,7 @@ TAKEN_PACKAGE_NAMES = {
     "pandas",
     "pandera",
     "pydantic",
+    "pyspark",
     "sklearn",
     "tests",
     "uvicorn",
@@ -152,5 +154,6 @@ if __name__ == "__main__":
             "use_github_actions": {{ cookiecutter.use_github_actions | tojson }},
             "use_locust": {{ cookiecutter.use_locust | tojson }},
             "use_onnx": {{ cookiecutter.use_onnx | tojson }},
+            "use_spark": {{ cookiecutter.use_spark | tojson }},
         }
     )

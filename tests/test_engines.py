@@ -29,10 +29,17 @@ SPEC = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8
 # What only one engine writes: its record of the answers, and the repository.
 ENGINE_FILES = {".copier-answers.yml", ".cruft.json"}
 COMPONENTS = [key for key in DEFAULTS if key.startswith("use_")]
+FLIP = {"yes": "no", "no": "yes"}
 CASES = {
     "default": answers_for(),
     "all-off": all_off(),
-    **{f"{c.removeprefix('use_')}-off": answers_for(**{c: "no"}) for c in COMPONENTS},
+    # Each component switched away from its default.
+    **{
+        f"{c.removeprefix('use_')}-{FLIP[DEFAULTS[c]]}": answers_for(
+            **{c: FLIP[DEFAULTS[c]]}
+        )
+        for c in COMPONENTS
+    },
     **{f"task-{t}": answers_for(task=t) for t in SPEC["task"][1:]},
     **{f"license-{lic}": answers_for(license=lic) for lic in SPEC["license"][1:]},
 }
