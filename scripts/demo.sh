@@ -56,6 +56,7 @@ Where to look next, in $project:
   reports/metrics.json         test metrics; plots in reports/figures/
   reports/export.json          ONNX parity and int8 figures
   reports/loadtest.html        the load-test report (reports/loadtest_stats.csv)
+  make monitor                 drift report of the requests just logged (logs/predictions/)
   make test                    the project's own test suite
   README.md                    "Use your own data": from your CSV to a served prediction
 MSG

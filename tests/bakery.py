@@ -110,6 +110,7 @@ def expected_files(answers: dict) -> set[str]:
         f"{src}/features.py",
         f"{src}/settings.py",
         f"{src}/predict.py",
+        f"{src}/reference.py",
         f"{src}/train.py",
         "tests/__init__.py",
         "tests/conftest.py",
@@ -123,9 +124,11 @@ def expected_files(answers: dict) -> set[str]:
         "tests/test_features.py",
         "tests/test_pipeline.py",
         "tests/test_predict.py",
+        "tests/test_reference.py",
         "tests/test_task.py",
         "tests/test_train.py",
         "tests/test_tune.py",
+        "benchmarks/batch.py",
     }
     # Every bake can switch task by configuration: both samples, every model.
     files |= {
@@ -143,7 +146,9 @@ def expected_files(answers: dict) -> set[str]:
                 "__init__.py",
                 "app.py",
                 "client.py",
+                "drift.py",
                 "model.py",
+                "predictionlog.py",
                 "schemas.py",
                 "settings.py",
             )
@@ -156,13 +161,36 @@ def expected_files(answers: dict) -> set[str]:
                 "conformance.py",
                 "test_app.py",
                 "test_client.py",
+                "test_docs.py",
                 "test_model.py",
                 "test_other_contract.py",
+                "test_predictionlog.py",
                 "test_schemas.py",
                 "test_settings.py",
             )
         }
         files |= {"benchmarks/serving.py"}
+        # Issue 10, monitoring: the prediction log's reader and `make monitor`.
+        files |= {
+            f"{src}/predictionlog.py",
+            f"{src}/monitor.py",
+            "conf/monitor/default.yaml",
+            "tests/test_predictionlog.py",
+            "tests/test_monitor.py",
+        }
+        # Issue 10, operations: canary analysis, Prometheus rules, Grafana dashboard.
+        files |= {f"{src}/canary.py", "tests/test_canary.py"}
+        files |= {
+            f"deploy/monitoring/{name}"
+            for name in (
+                "prometheus.yml",
+                "alerts.yml",
+                "alerts.test.yml",
+                "grafana/provisioning/datasources/prometheus.yml",
+                "grafana/provisioning/dashboards/dashboards.yml",
+                "grafana/dashboards/service.json",
+            )
+        }
     if answers["use_locust"] == "yes":
         files |= {"loadtests/locustfile.py"}
     if answers["use_docker"] == "yes":
@@ -188,6 +216,8 @@ def expected_files(answers: dict) -> set[str]:
             "edge/requirements.txt",
             "benchmarks/onnx_latency.py",
         }
+    if answers["use_spark"] == "yes":
+        files |= {f"{src}/spark.py", "tests/test_spark.py"}
     files |= _ci_cd_files(answers)
     return files
 
@@ -205,7 +235,13 @@ def _ci_cd_files(answers: dict) -> set[str]:
             ".github/dependabot.yml",
             ".github/zizmor.yml",
             ".github/scripts/compare_metrics.py",
+            ".github/scripts/model_identity.py",
         }
+        if answers["use_fastapi"] == "yes":
+            files |= {
+                ".github/workflows/monitor.yml",
+                ".github/scripts/fetch_prediction_log.sh",
+            }
     if docker:
         files |= {
             f"deploy/k8s/{name}"

@@ -27,6 +27,10 @@ BAKES = {
     "all-off": all_off(),
     **{f"{c.removeprefix('use_')}-off": answers_for(**{c: "no"}) for c in COMPONENTS},
     "regression": answers_for(task="regression"),
+    "spark": answers_for(use_spark="yes"),
+    "spark-regression-onnx-off": answers_for(
+        use_spark="yes", use_onnx="no", task="regression"
+    ),
     "regression-all-off": all_off(task="regression"),
     "python-3.12": answers_for(python_version="3.12"),
     "python-3.13": answers_for(python_version="3.13", license="Apache-2.0"),
@@ -41,15 +45,19 @@ BAKES = {
 }
 # make targets that exist exactly when their component is on.
 COMPONENT_TARGETS = {
-    "use_mlflow": {"mlflow-ui", "promote"},
+    "use_mlflow": {"mlflow-ui", "promote", "champion"},
     "use_dvc": {"pipeline"},
     "use_onnx": {"export-onnx", "benchmark-onnx"},
-    "use_fastapi": {"serve", "predict", "bench"},
+    "use_fastapi": {"serve", "predict", "bench", "monitor", "canary"},
     "use_locust": {"loadtest"},
     "use_docker": {"docker-build", "docker-run"},
 }
 # Dependency groups that exist exactly when their component is on.
-COMPONENT_GROUPS = {"use_fastapi": "serve", "use_locust": "loadtest"}
+COMPONENT_GROUPS = {
+    "use_fastapi": "serve",
+    "use_locust": "loadtest",
+    "use_spark": "spark",
+}
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter")
 
 
@@ -297,9 +305,11 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
     compose = yaml.safe_load(
         (project / "docker-compose.yml").read_text(encoding="utf-8")
     )
-    assert set(compose["services"]) == (
-        {"api", "mlflow"} if answers["use_mlflow"] == "yes" else {"api"}
-    )
+    # Prometheus and Grafana start only with `--profile monitoring`.
+    services = {"api"} | ({"mlflow"} if answers["use_mlflow"] == "yes" else set())
+    assert set(compose["services"]) == services | {"prometheus", "grafana"}
+    for name in ("prometheus", "grafana"):
+        assert compose["services"][name]["profiles"] == ["monitoring"]
     for service in compose["services"].values():
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
 

@@ -33,6 +33,7 @@ BAKES = {
     "onnx-mlflow-off": answers_for(use_onnx="no", use_mlflow="no"),
     "all-off-but-actions": {**all_off(), "use_github_actions": "yes"},
     "python-3.13": answers_for(python_version="3.13"),
+    "spark": answers_for(use_spark="yes"),
     "odd-names": answers_for(
         project_name="Churn.Model_Service", github_owner="Some-Org", task="regression"
     ),
@@ -43,6 +44,8 @@ DOCKER_BAKES = sorted(n for n, a in BAKES.items() if a["use_docker"] == "yes")
 ACTION_MAJORS = {
     "actions/checkout": "v7",
     "actions/setup-python": "v7",
+    # v5: the newest release tag (v5.7.0); v6 is unreleased.
+    "actions/setup-java": "v5",
     "actions/cache": "v5",
     "actions/upload-artifact": "v7",
     "docker/setup-buildx-action": "v4",
@@ -95,6 +98,8 @@ def expected_jobs(answers: dict) -> dict[str, set[str]]:
     docker = answers["use_docker"] == "yes"
     locust = answers["use_locust"] == "yes"
     jobs = {"ci.yml": {"lint", "test"}, "retrain.yml": {"retrain"}}
+    if answers["use_fastapi"] == "yes":
+        jobs["monitor.yml"] = {"monitor", "retrain"}
     if locust and not docker:
         jobs["ci.yml"].add("loadtest")
     if docker:
@@ -117,9 +122,11 @@ def test_github_actions_off_leaves_no_github_folder(tmp_path):
 
 def test_docker_off_leaves_no_build_or_deploy(tmp_path):
     project = bake(tmp_path, answers_for(use_docker="no"))
-    assert not (project / "deploy").exists()
+    # Prometheus rules and the dashboard stay: they follow the service, not Docker.
+    assert not (project / "deploy" / "k8s").exists()
+    assert (project / "deploy" / "monitoring" / "alerts.yml").is_file()
     names = set(workflows(project))
-    assert names == {"ci.yml", "retrain.yml"}
+    assert names == {"ci.yml", "retrain.yml", "monitor.yml"}
     dependabot = yaml.safe_load(
         (project / ".github" / "dependabot.yml").read_text(encoding="utf-8")
     )
@@ -238,6 +245,9 @@ def test_write_permissions_only_where_a_job_needs_them(baked):
         expected["cd.yml/build"] = {"packages"}
     if answers["use_dvc"] == "yes":
         expected["retrain.yml/retrain"] = {"contents", "pull-requests"}
+    if answers["use_fastapi"] == "yes":
+        # Starting retrain.yml on drift: the only job allowed to start workflows.
+        expected["monitor.yml/retrain"] = {"actions"}
     assert writers == expected
 
 
@@ -598,3 +608,136 @@ def test_compare_metrics_prints_a_table_and_needs_the_new_metrics(bakes, tmp_pat
         [sys.executable, str(script), str(old), str(tmp_path / "x")], cwd=project
     )
     assert missing.returncode == 1 and "run the pipeline first" in missing.stderr
+
+
+# --- issue 10: the champion, the canary analysis, the monitor loop --------------
+
+
+def test_the_image_serves_the_registry_champion_and_says_which(docker_baked):
+    answers, project = docker_baked
+    build = workflows(project)["cd.yml"]["jobs"]["build"]
+    names = [step.get("name", "") for step in build["steps"]]
+    fetch = [n for n in names if "champion" in n.lower()]
+    assert bool(fetch) == (answers["use_mlflow"] == "yes")
+    if fetch:
+        step = next(s for s in build["steps"] if s.get("name") == fetch[-1])
+        assert step["if"] == "steps.registry.outputs.source == 'registry'"
+        assert make_invocations(step["run"])[1] == ["champion"]
+        train = next(s for s in build["steps"] if "Train" in s.get("name", ""))
+        assert train["if"] == "steps.registry.outputs.source == 'trained'"
+    meta = next(s for s in build["steps"] if s.get("id") == "meta")
+    assert "model.version=${{ steps.model.outputs.version }}" in meta["with"]["labels"]
+
+
+def test_a_worse_canary_aborts_the_production_release(docker_baked):
+    _, project = docker_baked
+    job = workflows(project)["cd.yml"]["jobs"]["deploy-production"]
+    steps = {step.get("id"): step for step in job["steps"] if step.get("id")}
+    assert steps["analysis"]["run"] == "bash deploy/k8s/deploy.sh analyse"
+    order = [step.get("id") for step in job["steps"]]
+    assert order.index("canary") < order.index("analysis") < order.index("promote")
+    abort = next(s for s in job["steps"] if "Abort" in s.get("name", ""))
+    assert "steps.analysis.outcome == 'failure'" in abort["if"]
+
+
+def test_monitor_runs_daily_and_retrains_on_drift_only(baked):
+    answers, project = baked
+    flow = workflows(project).get("monitor.yml")
+    assert (flow is not None) == (answers["use_fastapi"] == "yes")
+    if flow is None:
+        return
+    assert flow["on"]["schedule"][0]["cron"]
+    retrain = flow["jobs"]["retrain"]
+    assert retrain["needs"] == "monitor"
+    assert retrain["if"] == "needs.monitor.outputs.drift == 'true'"
+    assert retrain["permissions"] == {"actions": "write"}
+    (step,) = retrain["steps"]
+    assert step["run"].startswith("gh workflow run retrain.yml")
+    inputs = workflows(project)["retrain.yml"]["on"]["workflow_dispatch"]["inputs"]
+    assert "reason" in inputs
+    commands = [
+        command
+        for step in run_steps(flow, "monitor")
+        for command in make_invocations(step.run)
+    ]
+    assert ["monitor"] in commands
+
+
+def test_fetch_prediction_log_copies_a_directory_and_allows_none(bakes, tmp_path):
+    project = bakes("default")
+    script = project / ".github" / "scripts" / "fetch_prediction_log.sh"
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "predictions-20261201T000000-1-0.jsonl").write_text("{}\n", "utf-8")
+    output = tmp_path / "output"
+    env = {**os.environ, "GITHUB_OUTPUT": str(output), "PREDICTION_LOG_URI": ""}
+    result = run(["bash", str(script), str(tmp_path / "a")], cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert output.read_text(encoding="utf-8") == "found=false\n"
+    env["PREDICTION_LOG_URI"] = str(source)
+    result = run(["bash", str(script), str(tmp_path / "b")], cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert output.read_text(encoding="utf-8").endswith("found=true\n")
+    assert (tmp_path / "b" / "predictions-20261201T000000-1-0.jsonl").is_file()
+    env["PREDICTION_LOG_URI"] = "ftp://example.invalid/logs"
+    result = run(["bash", str(script), str(tmp_path / "c")], cwd=project, env=env)
+    assert result.returncode == 1 and "unsupported" in result.stderr
+
+
+def test_model_identity_names_the_champion_or_the_trained_model(bakes, tmp_path):
+    project = bakes("default")
+    script = project / ".github" / "scripts" / "model_identity.py"
+    (tmp_path / "metadata.json").write_text(
+        json.dumps({"model_name": "ridge", "model_sha256": "sha256:" + "a" * 64}),
+        encoding="utf-8",
+    )
+    result = run([sys.executable, str(script), str(tmp_path)], cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "version=sha256:aaaaaaaaaaaa\nalias=\n" in result.stdout
+    champion = {"name": "m", "version": "7", "alias": "champion"}
+    champion["model_uri"] = "models:/m@champion"
+    (tmp_path / "champion.json").write_text(json.dumps(champion), encoding="utf-8")
+    result = run([sys.executable, str(script), str(tmp_path)], cwd=project)
+    assert result.stdout.splitlines()[:3] == ["name=m", "version=7", "alias=champion"]
+    empty = run([sys.executable, str(script), str(tmp_path / "none")], cwd=project)
+    assert empty.returncode == 1
+
+
+STUB_PYTHON = r"""#!/usr/bin/env bash
+echo "$*" >> "$FAKE/canary-args"
+echo "verdict: stub"
+exit "${STUB_CODE:-0}"
+"""
+
+
+@pytest.mark.parametrize(
+    "code, extra, passes, says",
+    [
+        ("0", {}, True, "no worse than stable"),
+        ("1", {}, False, "worse than stable: not promoted"),
+        ("2", {}, False, "gave no verdict"),
+        ("2", {"CANARY_NO_VERDICT": "promote"}, True, "promoting"),
+    ],
+)
+def test_canary_analysis_promotes_only_a_canary_no_worse_than_stable(
+    cluster, tmp_path, code, extra, passes, says
+):
+    _, fake, deploy = cluster
+    stub = tmp_path / "python"
+    stub.write_text(STUB_PYTHON, encoding="utf-8")
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    result = deploy(
+        "analyse",
+        CANARY_PYTHON=str(stub),
+        STUB_CODE=code,
+        PORT_FORWARD_SECONDS="0",
+        CANARY_ANALYSIS_SECONDS="7",
+        **extra,
+    )
+    assert (result.returncode == 0) == passes, result.stdout + result.stderr
+    assert says in result.stdout + result.stderr
+    calls = _calls(fake)
+    forwards = [c for c in calls if c.startswith("-n ") and "port-forward" in c]
+    assert len(forwards) == 2 and any("-canary" in c for c in forwards)
+    args = (fake / "canary-args").read_text(encoding="utf-8")
+    assert " canary --stable http://127.0.0.1:" in args and "--interval 7" in args

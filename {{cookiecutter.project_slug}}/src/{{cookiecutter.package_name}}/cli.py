@@ -29,6 +29,17 @@ COMMANDS = {
 {%- if cookiecutter.use_dvc == 'yes' %}
     "params": "compose conf/ with the overrides into params.yaml (what DVC tracks)",
 {%- endif %}
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    "monitor": "drift and data quality of the prediction log (--log, --labels, "
+    "--out; monitor.<key>=... thresholds); exit 1 when over them",
+{%- endif %}
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    "canary": "canary --stable URL --canary URL: compare their /metrics; exit 0 "
+    "promote, 1 roll back, 2 no verdict",
+{%- endif %}
+{%- if cookiecutter.use_mlflow == 'yes' %}
+    "champion": "champion fetch: the registry's champion into models/",
+{%- endif %}
 }
 
 
@@ -76,17 +87,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="export: only when the ONNX file was not exported from the current model",
     )
 {%- endif %}
+    # Text, not Path: the Spark engine also takes URIs (s3a://bucket/key).
     batch = parser.add_argument_group("predict")
-    batch.add_argument("--input", type=Path, help="rows to score (.csv or .parquet)")
-    batch.add_argument("--output", type=Path, help="scored rows (.csv or .parquet)")
+    batch.add_argument("--input", help="rows to score (.csv or .parquet)")
+    batch.add_argument("--output", help="scored rows (.csv or .parquet)")
     batch.add_argument(
         "--rejects",
-        type=Path,
         help="rows that fail validation (default: <output stem>.rejects.csv)",
     )
     batch.add_argument(
         "--chunk-size", type=int, default=10_000, help="rows per chunk (10000)"
     )
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    watch = parser.add_argument_group("monitor")
+    watch.add_argument(
+        "--log",
+        type=Path,
+        help="prediction log: a file or a directory (default: logs/predictions)",
+    )
+    watch.add_argument(
+        "--labels",
+        type=Path,
+        help="true values: CSV of request_id, row (optional) and the target column",
+    )
+    watch.add_argument(
+        "--out", type=Path, help="report directory (default: reports/monitor)"
+    )
+{%- endif %}
+{%- if cookiecutter.use_spark == 'yes' %}
+    batch.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local: chunks in this process; spark: Apache Spark (SPARK_MASTER, "
+        "default local[*]), Parquet directories out",
+    )
+{%- endif %}
     return parser
 
 
@@ -99,6 +135,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             parser.error("--chunk-size must be at least 1")
     elif args.input is not None or args.output is not None:
         parser.error("--input and --output only apply to predict")
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    if args.stage != "monitor" and (args.log or args.labels or args.out):
+        parser.error("--log, --labels and --out only apply to monitor")
+{%- endif %}
 {%- if cookiecutter.use_dvc == 'yes' %}
     if args.params is not None and args.overrides:
         parser.error("--params takes no overrides: give them to the params command")
@@ -119,6 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["contract"]:
         return contract_main(argv[1:])
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    if argv[:1] == ["canary"]:
+        from .canary import main as canary_main
+
+        return canary_main(argv[1:])
+{%- endif %}
+{%- if cookiecutter.use_mlflow == 'yes' %}
+    if argv[:1] == ["champion"]:
+        return champion_main(argv[1:])
+{%- endif %}
     parser = build_parser()
     # Intermixed: options may come after the overrides (`export data=x --if-stale`).
     args = parser.parse_intermixed_args(argv)
@@ -146,9 +196,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.stage == "predict":
+{%- if cookiecutter.use_spark == 'yes' %}
+            if args.engine == "spark":
+                from .spark import run as predict
+            else:
+                from .predict import run as predict
+{%- else %}
             from .predict import run as predict
+{%- endif %}
 
             predict(settings, args.input, args.output, args.rejects, args.chunk_size)
+{%- if cookiecutter.use_fastapi == 'yes' %}
+        elif args.stage == "monitor":
+            from .monitor import run as monitor
+
+            if not monitor(settings, args.log, args.labels, args.out).ok:
+                return 1
+{%- endif %}
 {%- if cookiecutter.use_mlflow == 'yes' %}
         elif args.stage == "promote":
             from .tracking import promote
@@ -263,6 +327,50 @@ def contract_main(argv: Sequence[str]) -> int:
         + f' feature(s). Review it, then: make train ARGS="data={name}"'
     )
     return 0
+
+
+{%- if cookiecutter.use_mlflow == 'yes' %}
+
+
+def champion_main(argv: Sequence[str]) -> int:
+    """`champion fetch`: the registry's champion into models/; return the exit code."""
+    from .config import load_settings
+    from .errors import ConfigError, StageError
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__} champion",
+        description="Fetch the registry's champion (MLFLOW_TRACKING_URI) into models/: "
+        "the files serving and the ONNX export read, and models/champion.json.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="download models:/<name>@champion")
+    fetch.add_argument("overrides", nargs="*", help="Hydra overrides (paths, tracking)")
+    fetch.add_argument("--alias", default="champion", help="default: champion")
+    fetch.add_argument(
+        "--config-dir", type=Path, default=Path("conf"), help="default: ./conf"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings(args.overrides, config_dir=args.config_dir)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .tracking import fetch_champion
+
+    try:
+        record = fetch_champion(settings, alias=args.alias)
+    except (FileNotFoundError, StageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Fetched {record['model_uri']} = version {record['version']} (run "
+        f"{record['run_id']}) into {settings.paths.model_dir}/"
+    )
+    return 0
+{%- endif %}
 
 
 def run() -> None:

@@ -180,6 +180,11 @@ class PathsSettings(StrictModel):
         return self.model_dir / "metadata.json"
 
     @property
+    def reference_file(self) -> Path:
+        """How the training rows and the model's outputs were distributed (drift)."""
+        return self.model_dir / "reference.json"
+
+    @property
     def metrics_file(self) -> Path:
         """Evaluation metrics on the held-out split."""
         return self.reports_dir / "metrics.json"
@@ -274,6 +279,31 @@ class TrackingSettings(StrictModel):
     experiment_name: str
     registered_model_name: str
 {%- endif %}
+{%- if cookiecutter.use_fastapi == 'yes' %}
+
+
+class MonitorSettings(StrictModel):
+    """Thresholds of `make monitor` (conf/monitor/): over one, the command exits 1."""
+
+    # PSI of a feature's logged values against the reference profile (0.1: a shift to
+    # look at, 0.25: an alert); `feature_psi_max` overrides it for named features.
+    psi_max: PositiveFloat = 0.25
+    feature_psi_max: dict[str, PositiveFloat] = {}
+    # PSI of the predictions against the model's predictions on its training rows.
+    prediction_psi_max: PositiveFloat = 0.25
+    # Share of missing values of a feature allowed above its share in training.
+    missing_ratio_max: float = Field(0.05, ge=0.0, le=1.0)
+    # Share of values of a categorical feature outside the contract's categories.
+    unknown_ratio_max: float = Field(0.01, ge=0.0, le=1.0)
+    # A model version with fewer logged rows is reported, not judged.
+    min_rows: PositiveInt = 100
+    # Share of rows where the shadow model agrees with the served one (same class;
+    # regression: within shadow_tolerance, 0: 1 % of the reference predictions' std).
+    shadow_agreement_min: float = Field(0.9, ge=0.0, le=1.0)
+    shadow_tolerance: NonNegativeFloat = 0.0
+    # Evidently's HTML and JSON report per version (false: summary.json only, faster).
+    report: bool = True
+{%- endif %}
 
 
 class Settings(StrictModel):
@@ -285,6 +315,10 @@ class Settings(StrictModel):
     paths: PathsSettings
 {%- if cookiecutter.use_mlflow == 'yes' %}
     tracking: TrackingSettings
+{%- endif %}
+{%- if cookiecutter.use_fastapi == 'yes' %}
+    # `make monitor` only; the default when a composed config has no monitor group.
+    monitor: MonitorSettings = MonitorSettings()
 {%- endif %}
 
     @model_validator(mode="after")
@@ -302,40 +336,37 @@ class Settings(StrictModel):
 # list of choices; tune.py checks that it is a field of the model's settings class.
 
 
-def _check_range(low: float, high: float, log: bool) -> None:
-    """Refuse an empty range, and a log scale that reaches zero or below."""
-    if not low < high:
-        raise ValueError(f"empty range: low ({low}) must be below high ({high})")
-    if log and low <= 0:
-        raise ValueError(f"a log range needs low above 0, got {low}")
+class _Range(StrictModel):
+    """A range from low to high, both included; `log`: sampled on a log scale."""
+
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "_Range":
+        """Refuse an empty range, and a log scale that reaches zero or below."""
+        if not self.low < self.high:
+            raise ValueError(
+                f"empty range: low ({self.low}) must be below high ({self.high})"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low above 0, got {self.low}")
+        return self
 
 
-class IntRange(StrictModel):
+class IntRange(_Range):
     """Whole numbers from low to high, both included (`log`: on a log scale)."""
 
     type: Literal["int"]
     low: StrictInt
     high: StrictInt
-    log: bool = False
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "IntRange":
-        _check_range(self.low, self.high, self.log)
-        return self
 
 
-class FloatRange(StrictModel):
+class FloatRange(_Range):
     """Real numbers from low to high (`log`: on a log scale, for C or alpha)."""
 
     type: Literal["float"]
     low: float
     high: float
-    log: bool = False
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "FloatRange":
-        _check_range(self.low, self.high, self.log)
-        return self
 
 
 class Categorical(StrictModel):

@@ -1,5 +1,9 @@
-"""Train stage: fit the preprocessing + estimator pipeline, save it with metadata."""
+"""Train stage: fit the preprocessing + estimator pipeline, save it with metadata
+and the reference profile of its training rows (`reference.py`)."""
 
+{% if cookiecutter.use_mlflow == 'yes' -%}
+import json
+{% endif -%}
 import logging
 import math
 from dataclasses import dataclass
@@ -12,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 
-from . import __version__, artifacts, contract
+from . import __version__, artifacts, contract, reference
 from .data import read_split
 from .errors import ContractError
 from .features import build_preprocessor
@@ -112,14 +116,29 @@ def run(settings: Settings) -> TrainResult:
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": __version__,
     }
-{%- if cookiecutter.use_mlflow == 'yes' %}
-    from . import tracking
-
-    metadata["mlflow"] = tracking.log_training(settings, pipeline, features, metadata)
-{%- endif %}
+    # Saved first: the reference profile{% if cookiecutter.use_mlflow == 'yes' %} and MLflow{% endif %} name the model by its fingerprint.
     metadata = artifacts.save(
         pipeline, metadata, settings.paths.model_file, settings.paths.metadata_file
     )
+    profile = reference.build(
+        data,
+        rows[list(data.feature_names)],
+        task.outputs(pipeline, features)["prediction"],
+        dataset=data.name,
+        model_sha256=metadata["model_sha256"],
+    )
+    reference.save(profile, settings.paths.reference_file)
+{%- if cookiecutter.use_mlflow == 'yes' %}
+    from . import tracking
+
+    metadata["mlflow"] = tracking.log_training(
+        settings, pipeline, features, metadata, profile
+    )
+    # The same model file: only its metadata gains the run and registry version.
+    settings.paths.metadata_file.write_text(
+        json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+    )
+{%- endif %}
     log.info(
         "Trained %s on %d rows; %s; saved to %s",
         settings.model.name,
