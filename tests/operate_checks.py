@@ -14,15 +14,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from test_e2e import call, free_port, project_env
 
 # A constant model with the served model's contract: run with the project's python.
 BAD_MODEL = """
@@ -64,27 +62,10 @@ def _package(project: Path) -> str:
     return package
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, body: bytes | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 def _environment(project: Path, **settings: str) -> dict[str, str]:
+    """A user's shell without this package's serving variables, log off unless set."""
     prefix = _package(project).upper() + "_"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
-    env.pop("VIRTUAL_ENV", None)
+    env = {k: v for k, v in project_env().items() if not k.startswith(prefix)}
     # The prediction log of these services is not the monitor test's traffic.
     env[prefix + "PREDICTION_LOG"] = "off"
     env.update({prefix + key.upper(): value for key, value in settings.items()})
@@ -93,10 +74,11 @@ def _environment(project: Path, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def service(project: Path, name: str, **settings: str):
-    """uvicorn on a free 127.0.0.1 port until /ready; yield its base URL."""
-    port = _free_port()
+    """uvicorn on a free 127.0.0.1 port with these serving settings, until /ready;
+    yield its base URL; stopped by its PID."""
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = project.parent / f"canary-{name}-{port}.log"
+    log = project.parent / f"serve-{name}-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
@@ -115,15 +97,15 @@ def service(project: Path, name: str, **settings: str):
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if _call(f"{base}/ready")[0] == 200:
+                if call(f"{base}/ready")[0] == 200:
                     break
             except OSError:
                 pass
             assert process.poll() is None, log.read_text("utf-8", "replace")[-4000:]
-            assert time.monotonic() < deadline, f"{name}: not ready in 60 s"
+            assert time.monotonic() < deadline, f"{name}: not ready in 120 s"
             time.sleep(0.2)
         yield base
     finally:
@@ -163,7 +145,7 @@ def _traffic(bases: list[str], rows: list[dict]) -> None:
         start = (number * ROWS_PER_REQUEST) % max(len(rows) - ROWS_PER_REQUEST, 1)
         body = json.dumps({"instances": rows[start : start + ROWS_PER_REQUEST]})
         for base in bases:
-            status, answer = _call(f"{base}/predict", body.encode())
+            status, answer = call(f"{base}/predict", body.encode())
             assert status == 200, f"{base}: {status} {answer[:300]!r}"
 
 
@@ -172,7 +154,7 @@ def _counted(base: str, rows: int, seconds: float = 15.0) -> None:
     the rows sent, at most `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        text = _call(f"{base}/metrics")[1].decode("utf-8", "replace")
+        text = call(f"{base}/metrics")[1].decode("utf-8", "replace")
         counted = sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
@@ -233,7 +215,7 @@ def check_canary(project: Path) -> dict:
                 model_format="native",
             )
         )
-        status, body = _call(f"{stable}/metadata")
+        status, body = call(f"{stable}/metadata")
         assert status == 200, body
         rows = _rows(project, json.loads(body)["contract"])
         _traffic([stable, good, worse], rows)

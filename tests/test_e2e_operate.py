@@ -14,12 +14,8 @@ run (logistic regression, two folds) for the shadow; bounded waits. The figures
 
 import json
 import re
-import signal
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import operate_checks
@@ -28,7 +24,6 @@ from test_e2e import (
     FIGURES,
     call,
     figure,
-    free_port,
     needs_make,
     project_env,
     tool,
@@ -65,54 +60,6 @@ print(json.dumps({
     ],
 }))
 """
-
-
-@contextmanager
-def logged_service(project: Path, **settings: str) -> Iterator[str]:
-    """uvicorn on a free 127.0.0.1 port with these serving settings, until /ready;
-    yield its base URL; stopped by its PID."""
-    prefix = PACKAGE.upper() + "_"
-    env = {k: v for k, v in project_env().items() if not k.startswith(prefix)}
-    env.update({prefix + key.upper(): value for key, value in settings.items()})
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = project.parent / f"operate-serve-{port}.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [
-                str(project / ".venv" / "bin" / "uvicorn"),
-                f"{PACKAGE}.serving.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if call(f"{base}/ready")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, log.read_text("utf-8", "replace")[-6000:]
-            assert time.monotonic() < deadline, "the service was not ready in 120 s"
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def metric_values(base: str, name: str) -> dict[str, float]:
@@ -247,8 +194,9 @@ def check_operate(project: Path) -> None:
     shifted = [{**row, shifted_name: moved(row[shifted_name])} for row in traffic]
     # Not the default directory: the demo's load test logged there.
     log_dir = project / "logs" / "operate"
-    with logged_service(
+    with operate_checks.service(
         project,
+        "logged",
         prediction_log="jsonl",
         prediction_log_dir=str(log_dir),
         shadow_model_path="build/shadow/model.joblib",
