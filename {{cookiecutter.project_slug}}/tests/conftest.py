@@ -209,20 +209,10 @@ def dummy_metrics(settings: Settings) -> dict[str, float]:
 
 def dummy_cv_metrics(settings: Settings) -> dict[str, float]:
     """Cross-validated metrics of the dummy baseline, on the folds training uses."""
-    from sklearn.model_selection import cross_validate
-
-    task = for_contract(settings.data)
-    features, target = split(settings, "train")
-    scores = cross_validate(
-        dummy(task),
-        features,
-        target,
-        cv=task.splitter(settings.train.cv_folds, settings.train.seed),
-        scoring=task.score,
+    baseline = dummy(for_contract(settings.data))
+    return train.cross_validation_metrics(
+        settings, *split(settings, "train"), estimator=baseline
     )
-    return {
-        f"cv_{name}": float(np.mean(scores[f"test_{name}"])) for name in task.metrics
-    }
 
 
 def assert_beats_dummy(settings: Settings, metric: str, model: dict, baseline: dict):

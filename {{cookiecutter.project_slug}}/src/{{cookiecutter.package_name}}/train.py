@@ -8,6 +8,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,13 @@ def build_pipeline(settings: Settings) -> Pipeline:
 
 
 def cross_validation_metrics(
-    settings: Settings, features: pd.DataFrame, target: pd.Series
+    settings: Settings,
+    features: pd.DataFrame,
+    target: pd.Series,
+    estimator: Any = None,
 ) -> dict[str, float]:
-    """Mean cross-validated metrics on the training split (empty when turned off).
+    """Mean cross-validated metrics on the training split (empty when turned off), of
+    the configured pipeline or of `estimator` (a baseline) on the same folds.
 
     Every metric keeps its sign (an r2 below zero stays below zero); a metric that is
     undefined on a fold (AUC of a fold missing a class) is NaN for the whole run.
@@ -68,7 +73,7 @@ def cross_validation_metrics(
         return {}
     task = for_contract(settings.data)
     scores = cross_validate(
-        build_pipeline(settings),
+        build_pipeline(settings) if estimator is None else estimator,
         features,
         target,
         cv=task.splitter(settings.train.cv_folds, settings.train.seed),
