@@ -101,16 +101,20 @@ def _category_bins(profile: dict, values: Any) -> np.ndarray:
     """Bin of each value: its category's index, len(categories) for any other."""
     lookup = {category: i for i, category in enumerate(profile["categories"])}
     other = len(lookup)
-    index = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values):
-        if _is_missing(value):
-            index[i] = MISSING
-        else:
-            try:
-                index[i] = lookup.get(value, other)
-            except TypeError:  # unhashable
-                index[i] = other
-    return index
+    seen: dict[Any, int] = {}  # a window repeats few values: decide each once
+
+    def bin_of(value: Any) -> int:
+        try:
+            return seen[value]
+        except KeyError:
+            found = seen[value] = (
+                MISSING if _is_missing(value) else lookup.get(value, other)
+            )
+            return found
+        except TypeError:  # unhashable
+            return other
+
+    return np.fromiter(map(bin_of, values), dtype=np.int64, count=len(values))
 
 
 def build(
