@@ -485,7 +485,7 @@ first = big.columns[0]
 big[first] = big[first].astype(object)
 big.iloc[1000, 0] = "oops"
 big.to_csv(sys.argv[1], index=False)
-big.head(20_000).to_csv(sys.argv[2], index=False)
+big.head(100_000).to_csv(sys.argv[2], index=False)
 """
 PEAK = """
 import resource, sys
@@ -503,7 +503,10 @@ def check_batch_scoring(project: Path) -> None:
     big, small = project / "big.csv", project / "small.csv"
     tool(project, "python", "-c", BIG_FILE, str(big), str(small))
     peaks, seconds = {}, 0.0
-    for name, source in (("20k", small), ("200k", big)):
+    # 100,000 rows: ten chunks, past the engine's three in flight (read, scored,
+    # written); from there the peak must not grow with the rows (Arrow's read-ahead,
+    # about 36 MB, and the allocators' high-water mark move it a little).
+    for name, source in (("100k", small), ("200k", big)):
         start = time.monotonic()
         output = tool(
             project,
@@ -522,9 +525,9 @@ def check_batch_scoring(project: Path) -> None:
     assert sum(1 for _ in scored.open(encoding="utf-8")) == 200_000  # header + 199,999
     rejects = (project / "scored-200k.rejects.csv").read_text("utf-8").splitlines()
     assert len(rejects) == 2 and rejects[1].startswith("1002,")
-    figure(f"batch scoring peak RSS (MB) for 20,000 and 200,000 rows: {peaks}")
+    figure(f"batch scoring peak RSS (MB) for 100,000 and 200,000 rows: {peaks}")
     figure(f"200,000 rows scored in {seconds:.1f} s (process start included)")
-    assert peaks["200k"] - peaks["20k"] < 60, peaks
+    assert peaks["200k"] - peaks["100k"] < 60, peaks
 
 
 # A user's data, by configuration alone: `make contract` writes conf/data/<name>.yaml,

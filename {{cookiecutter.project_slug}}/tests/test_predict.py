@@ -8,6 +8,8 @@ ONNX converter renames.
 """
 
 import shutil
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -463,3 +465,44 @@ def test_cli_predict_needs_input_and_output(capsys):
         main(["predict", "--output", "scored.csv"])
     assert excinfo.value.code == 2
     assert "--input and --output" in capsys.readouterr().err
+
+
+def test_overlapped_keeps_the_order_with_three_items_in_flight():
+    lock, flight, most, seen = threading.Lock(), [0], [0], []
+
+    def items():
+        for item in range(30):
+            with lock:
+                flight[0] += 1
+                most[0] = max(most[0], flight[0])
+            yield item
+
+    def sink(result):
+        time.sleep(0.001 * (result % 3))  # uneven steps: order must still hold
+        seen.append(result)
+        with lock:
+            flight[0] -= 1
+
+    predict.overlapped(items(), lambda item: item * 2, sink)
+    assert seen == [item * 2 for item in range(30)]
+    assert most[0] <= 3
+
+
+@pytest.mark.parametrize("where", ["items", "step", "sink"])
+def test_overlapped_raises_the_first_error_and_leaves_no_thread(where):
+    threads = threading.active_count()
+
+    def fail(name, item):
+        if name == where and item == 5:
+            raise ValueError(f"{name} failed")
+        return item
+
+    def items():
+        for item in range(20):
+            yield fail("items", item)
+
+    with pytest.raises(ValueError, match=f"{where} failed"):
+        predict.overlapped(
+            items(), lambda item: fail("step", item), lambda item: fail("sink", item)
+        )
+    assert threading.active_count() == threads

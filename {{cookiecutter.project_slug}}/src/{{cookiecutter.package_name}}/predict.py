@@ -1,19 +1,27 @@
 """Batch scoring: stream a CSV or Parquet file through the model, chunk by chunk.
 
-Memory stays flat whatever the file size: one chunk is read, checked, scored and
-written at a time. Files are read and written with Arrow: a CSV with every column as
+Memory stays flat whatever the file size: at most three chunks are in flight, and
+the three steps overlap: while the model scores chunk k
+{%- if cookiecutter.use_onnx == 'yes' %} (onnxruntime releases the GIL){% endif %},
+a reader thread reads and checks chunk k+1 and a writer thread writes chunk k-1
+(Arrow's reader, checks and writer release the GIL). The output keeps the input
+order. Files are read and written with Arrow: a CSV with every column as
 text, so that nothing is coerced before it is checked (empty cells and pandas' NA
 spellings are missing, as when training reads a file). Each chunk is checked against
 the contract the model was trained on (it travels with the model) with one vectorised
 check per contract column; rows that break it are not dropped silently: each is
 reported with its line number and written, with the reason, to a rejects file. Columns
 beyond the contract's (an id, the target) pass through as they were read.
-`score_frame` is the same scoring on a pandas frame (the Spark engine calls it).
+`score_table` scores one chunk as an Arrow table (the Spark engine's tasks call its
+parts, `check`, `outputs` and `assemble`); `score_frame` is the same scoring on a
+pandas frame.
 """
 
 import csv
 import logging
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -59,8 +67,10 @@ NA_VALUES = (
     "nan",
     "null",
 )
-# CSV bytes parsed at a time: one row must fit in a block.
-BLOCK_SIZE = 4 << 20
+# CSV bytes parsed at a time: one row must fit in a block. Arrow's streaming reader
+# reads some 36 blocks ahead of the parser: 1 MiB blocks keep that near 36 MB (4 MiB
+# blocks held up to 147 MB of a large file, measured).
+BLOCK_SIZE = 1 << 20
 # Boolean spellings in text, and what they mean.
 _SPELLINGS = [key for key in contract.BOOLEANS if isinstance(key, str)]
 _SPELLED = np.array([contract.BOOLEANS[key] for key in _SPELLINGS])
@@ -105,23 +115,34 @@ def _format(path: Path) -> str:
 
 def count_rows(path: Path) -> int:
     """Data rows in the file, read in blocks (for the progress bar)."""
+    return _scan(path)[0]
+
+
+def _scan(path: Path) -> tuple[int, bool]:
+    """(data rows, whether a CSV holds a quote): one pass over the file's bytes.
+
+    A CSV without any quote cannot have a line break inside a value, and Arrow
+    parses it faster when told so.
+    """
     if _format(path) == ".parquet":
-        return pq.ParquetFile(path).metadata.num_rows
-    lines, last = 0, b"\n"
+        return pq.ParquetFile(path).metadata.num_rows, False
+    lines, last, quoted = 0, b"\n", False
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
             lines += block.count(b"\n")
+            quoted = quoted or b'"' in block
             last = block[-1:]
-    return max(lines + (last != b"\n") - 1, 0)
+    return max(lines + (last != b"\n") - 1, 0), quoted
 
 
-def read_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
+def read_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Chunk]:
     """Yield the file's rows `chunk_size` at a time, with their line numbers.
 
     A Parquet row's line is its row number (from 1). In a CSV, line 1 is the header
     and blank lines are kept as rows, so that line numbers stay true (a quoted value
     spanning several lines would shift them); a line with more or fewer values than
-    the header has columns is reported as malformed.
+    the header has columns is reported as malformed. `quoted=False` says the CSV
+    holds no quote (see `_scan`): it is parsed faster.
     """
     if _format(path) == ".parquet":
         first = 1
@@ -130,7 +151,7 @@ def read_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
             yield Chunk(np.arange(first, first + len(table)), table)
             first += len(table)
         return
-    yield from _csv_chunks(path, chunk_size)
+    yield from _csv_chunks(path, chunk_size, quoted)
 
 
 def _header(path: Path) -> list[str]:
@@ -155,7 +176,7 @@ def _pandas_names(header: list[str]) -> list[str]:
     return names
 
 
-def _csv_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
+def _csv_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Chunk]:
     """CSV rows in chunks of exactly `chunk_size` (Arrow's blocks are in bytes)."""
     header = _header(path)
     malformed: list[tuple[int, str]] = []
@@ -176,7 +197,9 @@ def _csv_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
         path,
         read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=False),
         parse_options=pacsv.ParseOptions(
-            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=skip
+            newlines_in_values=quoted,
+            ignore_empty_lines=False,
+            invalid_row_handler=skip,
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
@@ -412,12 +435,26 @@ def _arrow(values: np.ndarray) -> pa.Array:
 
 def score_table(scorer: Scorer, chunk: Chunk) -> tuple[pa.Table, pa.Table]:
     """(scored rows: its columns + the outputs, rejects: line, error, its columns)."""
+    checked = check(scorer.contract, chunk.table)
+    return assemble(chunk, checked, outputs(scorer, checked))
+
+
+def outputs(scorer: Scorer, checked: Checked) -> dict[str, np.ndarray]:
+    """The model's output columns for the rows that passed the checks (maybe none)."""
+    if not len(checked.features):
+        return {}
+    return scorer.score(checked.features)
+
+
+def assemble(
+    chunk: Chunk, checked: Checked, scores: dict[str, np.ndarray]
+) -> tuple[pa.Table, pa.Table]:
+    """The scored rows (the valid ones + `scores`) and the rejects of a chunk."""
     table = chunk.table
-    checked = check(scorer.contract, table)
     keep = ~checked.bad
     scored = table if keep.all() else table.filter(pa.array(keep))
     if len(checked.features):
-        for name, values in scorer.score(checked.features).items():
+        for name, values in scores.items():
             column = _arrow(np.asarray(values))
             if name in scored.column_names:  # an input column of that name
                 scored = scored.set_column(
@@ -488,13 +525,24 @@ def _require_columns(terms: Contract, columns, source: object) -> None:
         )
 
 
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def load_scorer(settings: Settings) -> Scorer:
     """The current model: the ONNX export when it came from the trained model, else the
     scikit-learn pipeline (the log says which, and why)."""
     paths = settings.paths
 {%- if cookiecutter.use_onnx == 'yes' %}
     if artifacts.onnx_is_current(paths.onnx_file, paths.model_file):
-        onnx_model = artifacts.OnnxModel(paths.onnx_file)
+        # Every core the process may use: the reader and writer threads need
+        # little beside the model, and idle onnxruntime threads sleep, not spin.
+        onnx_model = artifacts.OnnxModel(
+            paths.onnx_file, threads=_cores(), spinning=False
+        )
         log.info(
             "Scoring with %s: exported from the current %s.",
             paths.onnx_file,
@@ -616,30 +664,44 @@ def run(
     _format(destination)
     rejects = Path(rejects or destination.with_name(f"{destination.stem}.rejects.csv"))
     scorer = load_scorer(settings)
+    total, quoted = _scan(source)
     destination.parent.mkdir(parents=True, exist_ok=True)
     rejects.unlink(missing_ok=True)
     output, rejected_rows = _Writer(destination), _Writer(rejects)
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     schema = None
+
+    def checked(chunk: Chunk) -> tuple[Chunk, Checked]:
+        """Reader thread: the chunk and its checks."""
+        nonlocal schema
+        if schema is None:
+            _require_columns(scorer.contract, chunk.table.column_names, source)
+            schema = chunk.table.schema
+        return chunk, check(scorer.contract, chunk.table)
+
+    def scored(item: tuple[Chunk, Checked]) -> tuple:
+        """This thread: the model's outputs."""
+        return (*item, outputs(scorer, item[1]))
+
+    def written(item: tuple) -> None:
+        """Writer thread: the scored rows and the rejects, appended; the counts."""
+        chunk = item[0]
+        scored, rejected = assemble(*item)
+        if scored.num_rows:
+            output.write(scored)
+        if rejected.num_rows:
+            rejected_rows.write(rejected)
+            _report(rejected, counts["rejected"])
+        rows = chunk.table.num_rows + len(chunk.malformed)
+        counts["rows"] += rows
+        counts["scored"] += scored.num_rows
+        counts["rejected"] += rejected.num_rows
+        progress.update(rows)
+
     try:
-        with tqdm(
-            total=count_rows(source), unit="rows", desc="scoring", disable=None
-        ) as progress:
-            for chunk in read_chunks(source, chunk_size):
-                if schema is None:
-                    _require_columns(scorer.contract, chunk.table.column_names, source)
-                    schema = chunk.table.schema
-                scored, rejected = score_table(scorer, chunk)
-                if scored.num_rows:
-                    output.write(scored)
-                if rejected.num_rows:
-                    rejected_rows.write(rejected)
-                    _report(rejected, counts["rejected"])
-                rows = chunk.table.num_rows + len(chunk.malformed)
-                counts["rows"] += rows
-                counts["scored"] += scored.num_rows
-                counts["rejected"] += rejected.num_rows
-                progress.update(rows)
+        with tqdm(total=total, unit="rows", desc="scoring", disable=None) as progress:
+            chunks = map(checked, read_chunks(source, chunk_size, quoted))
+            overlapped(chunks, scored, written)
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")
         if counts["scored"] == 0:  # still write the columns, for whoever reads next
@@ -659,6 +721,35 @@ def run(
         rejected if counts["rejected"] else "",
     )
     return counts
+
+
+_END = object()
+
+
+def overlapped(items: Iterable, step: Callable, sink: Callable) -> None:
+    """`sink(step(item))` for every item, in order, three items at a time.
+
+    While `step` runs on item k in this thread, a reader thread takes item k+1 from
+    `items` and a writer thread runs `sink` on item k-1: at most three items are in
+    flight, and `sink` sees them in order. The first error (or Ctrl-C) stops the
+    three; it is raised here once both threads have finished what they were doing
+    (one item at most), so that no thread outlives the call.
+    """
+    items = iter(items)
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="batch-read") as reader,
+        ThreadPoolExecutor(1, thread_name_prefix="batch-write") as writer,
+    ):
+        ahead = reader.submit(next, items, _END)
+        behind: Future | None = None
+        while (item := ahead.result()) is not _END:
+            ahead = reader.submit(next, items, _END)
+            result = step(item)
+            if behind is not None:
+                behind.result()
+            behind = writer.submit(sink, result)
+        if behind is not None:
+            behind.result()
 
 
 def _report(rejected: pa.Table, already: int) -> None:
