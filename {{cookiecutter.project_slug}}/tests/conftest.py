@@ -36,6 +36,15 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 # A model that does both tasks, small enough to train in a second.
 FOREST = ("model=random_forest", "model.n_estimators=20", "model.n_jobs=1")
 
+
+@pytest.fixture(scope="session", autouse=True)
+def config_cache(tmp_path_factory):
+    """The session's own cache of compositions (`config.compose`), not the user's:
+    shared by the session's tests (and the commands they run), as safe as the cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
 {%- if cookiecutter.use_mlflow == 'yes' %}
 
 

@@ -1,5 +1,10 @@
-"""Every config in conf/ composes and validates; mistakes are errors naming the key."""
+"""Every config in conf/ composes and validates; mistakes are errors naming the key.
 
+Compositions are cached (`config.compose`): the last tests show that a cached one is
+what Hydra composes, and that nothing that changes it is ever answered from the cache.
+"""
+
+import json
 import shutil
 from functools import cache
 
@@ -7,6 +12,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
+from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.config import (
     ConfigError,
     compose,
@@ -259,3 +265,78 @@ def test_inconsistent_contract_is_refused_naming_where(name, change, where, says
     assert says in message
     location = f"data.features.{column}" if where == "features" else where
     assert f"  {location}" in message, message
+
+
+# --------------------------------------------------------------- composition cache
+@pytest.fixture
+def entries(tmp_path, monkeypatch):
+    """An empty composition cache of this test's own; the folder of its entries."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(config.CACHE_SWITCH, raising=False)
+    return tmp_path / "cache" / "{{ cookiecutter.package_name }}" / "config"
+
+
+def without_hydra(monkeypatch) -> None:
+    """Make any composition by Hydra fail the test."""
+    import hydra
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Hydra composed a configuration the cache holds")
+
+    monkeypatch.setattr(hydra, "compose", refuse)
+
+
+def test_a_composition_is_cached_and_read_back_without_hydra(
+    entries, conf_copy, monkeypatch
+):
+    first = compose(["model=random_forest"], conf_copy)
+    assert len(list(entries.glob("*.json"))) == 1
+    without_hydra(monkeypatch)
+    assert compose(["model=random_forest"], conf_copy) == first
+    assert validate(compose(["model=random_forest"], conf_copy)).model.name == (
+        "random_forest"
+    )
+
+
+def test_an_edit_to_conf_or_another_override_is_a_new_composition(entries, conf_copy):
+    assert compose([], conf_copy)["train"]["cv_folds"] == 5
+    path = conf_copy / "train" / "default.yaml"
+    path.write_text(path.read_text().replace("cv_folds: 5", "cv_folds: 7"))
+    assert compose([], conf_copy)["train"]["cv_folds"] == 7
+    assert compose(["train.cv_folds=3"], conf_copy)["train"]["cv_folds"] == 3
+    (conf_copy / "model" / "extra.yaml").write_text("name: ridge\n")  # any new file
+    assert compose([], conf_copy)["train"]["cv_folds"] == 7
+    assert len(list(entries.glob("*.json"))) == 4
+
+
+def test_a_composition_with_a_resolver_is_never_cached(entries, conf_copy, monkeypatch):
+    path = conf_copy / "config.yaml"
+    path.write_text(path.read_text() + "\nnote: ${oc.env:NOTE,none}\n")
+    monkeypatch.setenv("NOTE", "first")
+    assert compose([], conf_copy)["note"] == "first"
+    monkeypatch.setenv("NOTE", "second")
+    assert compose([], conf_copy)["note"] == "second"
+    assert not list(entries.glob("*.json"))
+
+
+def test_the_cache_keeps_the_newest_and_heals(entries, conf_copy, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_ENTRIES", 2)
+    for folds in (2, 3, 4):
+        compose([f"train.cv_folds={folds}"], conf_copy)
+    assert len(list(entries.glob("*.json"))) == 2
+    entry = max(entries.glob("*.json"), key=lambda path: path.stat().st_mtime)
+    entry.write_text("{")  # cut short
+    assert compose(["train.cv_folds=4"], conf_copy)["train"]["cv_folds"] == 4
+    assert json.loads(entry.read_text())["train"]["cv_folds"] == 4
+
+
+def test_composing_works_with_the_cache_off_or_unwritable(
+    entries, conf_copy, monkeypatch
+):
+    monkeypatch.setenv(config.CACHE_SWITCH, "0")
+    assert compose([], conf_copy)["train"]["cv_folds"] == 5
+    assert not entries.exists()
+    monkeypatch.delenv(config.CACHE_SWITCH)
+    entries.parent.mkdir(parents=True)
+    entries.write_text("a file where the cache's folder should be")
+    assert compose([], conf_copy)["train"]["cv_folds"] == 5

@@ -1,9 +1,26 @@
 """The one boundary between YAML and code: compose `conf/` with Hydra, validate it.
 
 Library code only ever sees a `Settings` object, never a `DictConfig`.
+
+Composing costs about half a second (importing Hydra, then composing), which every
+command would pay at start-up: a composed configuration is kept in a cache, keyed by
+everything the composition reads - the bytes of every file under the config
+directory, the overrides and the installed Hydra and OmegaConf - so that an edit to
+`conf/` or another override is a new key, never a stale answer. Configurations whose
+values can depend on something else are never cached: an interpolation with a
+resolver (`${oc.env:HOME}`) or a search path to other config sources, in a file or
+an override. The cache is `$XDG_CACHE_HOME/<package>/config` (default
+`~/.cache/...`), its newest `CACHE_ENTRIES` compositions; delete it at will, set
+`<PACKAGE>_CONFIG_CACHE=0` to compose every time. It is never required: an
+unreadable or unwritable cache only means composing again.
 """
 
+import hashlib
+import json
+import os
+import re
 from collections.abc import Mapping, Sequence
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +31,13 @@ from .settings import Settings
 
 __all__ = ["ConfigError", "compose", "load_settings", "validate"]
 DEFAULT_CONFIG_DIR = Path("conf")
+# Compositions kept in the cache (the oldest go first).
+CACHE_ENTRIES = 64
+CACHE_SWITCH = f"{__package__.upper()}_CONFIG_CACHE"
+# What makes a composition depend on more than its files and overrides: a resolver
+# (`${name:...}`, the environment, the time...), Hydra's search path (configs from
+# elsewhere), in a config file or an override.
+_UNCACHEABLE = re.compile(rb"\$\{[^}:]*:|searchpath")
 
 
 def compose(
@@ -22,23 +46,86 @@ def compose(
     config_name: str = "config",
 ) -> dict[str, Any]:
     """Compose `conf/` with Hydra overrides into a plain, resolved dictionary."""
+    config_dir = Path(config_dir).resolve()
+    if not (config_dir / f"{config_name}.yaml").is_file():
+        raise ConfigError(
+            f"No {config_name}.yaml in {config_dir}: run from the project root."
+        )
+    entry = _cache_entry(overrides, config_dir, config_name)
+    if entry is not None:
+        try:
+            return json.loads(entry.read_bytes())
+        except (OSError, ValueError):
+            pass  # not cached yet (or unreadable): compose
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    config_dir = Path(config_dir).resolve()
-    if not (config_dir / f"{config_name}.yaml").is_file():
-        raise ConfigError(
-            f"No {config_name}.yaml in {config_dir}: run from the project root."
-        )
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
-        return OmegaConf.to_container(cfg, resolve=True)
+        raw = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(f"Invalid configuration: {exc}") from exc
+    if entry is not None:
+        _remember(entry, raw)
+    return raw
+
+
+def _cache_entry(
+    overrides: Sequence[str], config_dir: Path, config_name: str
+) -> Path | None:
+    """The cache file of this composition, or None when it must not be cached."""
+    if os.environ.get(CACHE_SWITCH, "1") == "0":
+        return None
+    if _UNCACHEABLE.search("\0".join(overrides).encode()):
+        return None
+    key = hashlib.sha256()
+    key.update(json.dumps([_installed(), config_name, list(overrides)]).encode())
+    for path in sorted(config_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        content = path.read_bytes()
+        if path.suffix in (".yaml", ".yml") and _UNCACHEABLE.search(content):
+            return None
+        key.update(str(path.relative_to(config_dir)).encode() + b"\0")
+        key.update(hashlib.sha256(content).digest())
+    try:
+        home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no home directory: nowhere to keep it
+        return None
+    return Path(home) / __package__ / "config" / f"{key.hexdigest()}.json"
+
+
+def _installed() -> list[str]:
+    """Which Hydra and OmegaConf compose: their files' paths, sizes and times (an
+    upgrade changes them), found without importing them (importing is the cost)."""
+    found = []
+    for name in ("hydra", "omegaconf"):
+        spec = find_spec(name)
+        origin = Path(spec.origin) if spec and spec.origin else None
+        stat = origin.stat() if origin else None
+        found.append(f"{origin}:{stat.st_size}:{stat.st_mtime_ns}" if stat else name)
+    return found
+
+
+def _remember(entry: Path, raw: dict[str, Any]) -> None:
+    """Keep a composition (if JSON gives it back as it is); keep the newest only."""
+    text = json.dumps(raw)
+    if json.loads(text) != raw:  # integer keys, NaN...: not cached
+        return
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        partial = entry.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(entry)  # atomic: a reader sees all of it or nothing
+        kept = sorted(entry.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-CACHE_ENTRIES]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only home, a race with another process: compose next time
 
 
 def validate(raw: Mapping[str, Any]) -> Settings:
