@@ -8,6 +8,7 @@ contract inferred from a file (`python -m <package> contract infer`).
 """
 
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,14 @@ BOOLEANS = {
     "yes": 1.0,
     "no": 0.0,
 }
+# pandera imports `pyspark.pandas` when PySpark is installed (to validate and to
+# check), which warns that pandas-on-Spark does not support pandas 3 yet at every
+# command: this project does not use pandas-on-Spark. That one warning is silenced.
+warnings.filterwarnings(
+    "ignore",
+    message="PySpark does not yet fully support pandas",
+    category=FutureWarning,
+)
 # Problems listed in one error message; the count of the rest follows.
 SHOWN_PROBLEMS = 20
 
