@@ -146,6 +146,13 @@ def test_typo_in_a_contract_file_is_refused_with_its_path(tmp_path):
         load_settings([f"data={DATA[0]}", f"model={model}"], config_dir=conf)
 
 
+def test_a_yaml_syntax_error_is_refused_naming_the_file(conf_copy):
+    path = conf_copy / "train" / "default.yaml"
+    path.write_text("seed: {42\n  cv_folds: 5\n", encoding="utf-8")  # unclosed {
+    with pytest.raises(ConfigError, match=r"train[/\\]default\.yaml"):
+        load_settings([], config_dir=conf_copy)
+
+
 def test_wrong_type_is_refused_with_its_path():
     with pytest.raises(ConfigError, match=r"model\.random_forest\.n_estimators"):
         load_settings(

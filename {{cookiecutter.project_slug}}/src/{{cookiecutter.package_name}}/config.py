@@ -62,12 +62,13 @@ def compose(
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
         raw = OmegaConf.to_container(cfg, resolve=True)
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, YAMLError) as exc:
         raise ConfigError(f"Invalid configuration: {exc}") from exc
     if entry is not None:
         _remember(entry, raw)
