@@ -467,7 +467,8 @@ def test_cli_predict_needs_input_and_output(capsys):
     assert "--input and --output" in capsys.readouterr().err
 
 
-def test_overlapped_keeps_the_order_with_three_items_in_flight():
+@pytest.mark.parametrize("workers", [1, 3])
+def test_overlapped_keeps_the_order_with_workers_plus_two_items_in_flight(workers):
     lock, flight, most, seen = threading.Lock(), [0], [0], []
 
     def items():
@@ -477,19 +478,38 @@ def test_overlapped_keeps_the_order_with_three_items_in_flight():
                 most[0] = max(most[0], flight[0])
             yield item
 
+    def step(item):
+        time.sleep(0.001 * (item % 4))  # uneven steps: order must still hold
+        return item * 2
+
     def sink(result):
-        time.sleep(0.001 * (result % 3))  # uneven steps: order must still hold
+        time.sleep(0.001 * (result % 3))
         seen.append(result)
         with lock:
             flight[0] -= 1
 
-    predict.overlapped(items(), lambda item: item * 2, sink)
+    predict.overlapped(items(), step, sink, workers=workers)
     assert seen == [item * 2 for item in range(30)]
-    assert most[0] <= 3
+    assert most[0] <= workers + 2
 
 
+def test_overlapped_runs_its_steps_side_by_side():
+    # Three steps must be running at once to pass the barrier; one at a time would
+    # break it (timeout) and raise.
+    barrier = threading.Barrier(3, timeout=10)
+
+    def step(item):
+        barrier.wait()
+        return item
+
+    seen = []
+    predict.overlapped(iter(range(6)), step, seen.append, workers=3)
+    assert seen == list(range(6))
+
+
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("where", ["items", "step", "sink"])
-def test_overlapped_raises_the_first_error_and_leaves_no_thread(where):
+def test_overlapped_raises_the_first_error_and_leaves_no_thread(where, workers):
     threads = threading.active_count()
 
     def fail(name, item):
@@ -503,6 +523,9 @@ def test_overlapped_raises_the_first_error_and_leaves_no_thread(where):
 
     with pytest.raises(ValueError, match=f"{where} failed"):
         predict.overlapped(
-            items(), lambda item: fail("step", item), lambda item: fail("sink", item)
+            items(),
+            lambda item: fail("step", item),
+            lambda item: fail("sink", item),
+            workers=workers,
         )
     assert threading.active_count() == threads

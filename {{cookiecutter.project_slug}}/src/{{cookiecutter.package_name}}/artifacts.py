@@ -105,20 +105,13 @@ INPUTS_KEY = "inputs"
 SOURCE_MODEL_KEY = "source_model"
 
 
-def session(path: Path, threads: int = 1, spinning: bool = True):
-    """An onnxruntime session on the CPU with a fixed number of threads.
-
-    `spinning=False`: idle threads sleep rather than spin, waiting for work; for a
-    session sharing the cores with other threads of the process (batch scoring's
-    reader and writer), whose CPU a spinning thread would take.
-    """
+def session(path: Path, threads: int = 1):
+    """An onnxruntime session on the CPU with a fixed number of threads."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(
         str(path), sess_options=options, providers=["CPUExecutionProvider"]
     )
@@ -155,11 +148,11 @@ class OnnxModel:
     columns in the task's sorted label order) or `variable` (regression).
     """
 
-    def __init__(self, path: Path, threads: int = 1, spinning: bool = True):
+    def __init__(self, path: Path, threads: int = 1):
         self.path = Path(path)
         if not self.path.is_file():
             raise ArtifactError(f"{path} not found: run `make export-onnx` first.")
-        self.session = session(self.path, threads, spinning)
+        self.session = session(self.path, threads)
         meta = onnx_metadata(self.session)
         if CONTRACT_KEY not in meta or INPUTS_KEY not in meta:
             raise ArtifactError(

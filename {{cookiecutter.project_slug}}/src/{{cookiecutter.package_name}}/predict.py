@@ -1,10 +1,11 @@
 """Batch scoring: stream a CSV or Parquet file through the model, chunk by chunk.
 
-Memory stays flat whatever the file size: at most three chunks are in flight, and
-the three steps overlap: while the model scores chunk k
-{%- if cookiecutter.use_onnx == 'yes' %} (onnxruntime releases the GIL){% endif %},
-a reader thread reads and checks chunk k+1 and a writer thread writes chunk k-1
-(Arrow's reader, checks and writer release the GIL). The output keeps the input
+Memory stays flat whatever the file size: a handful of chunks are in flight, and
+the steps overlap: a reader thread reads chunk k+1 while one worker per core (up to 8,
+and one more) checks and scores chunks k, k-1, ...
+{%- if cookiecutter.use_onnx == 'yes' %} (onnxruntime releases the GIL){% endif %}
+and a writer thread writes the oldest scored chunk (Arrow's reader, checks and writer
+release the GIL). The output keeps the input
 order. Files are read and written with Arrow: a CSV with every column as
 text, so that nothing is coerced before it is checked (empty cells and pandas' NA
 spellings are missing, as when training reads a file). Each chunk is checked against
@@ -20,6 +21,7 @@ pandas frame.
 import csv
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -538,11 +540,9 @@ def load_scorer(settings: Settings) -> Scorer:
     paths = settings.paths
 {%- if cookiecutter.use_onnx == 'yes' %}
     if artifacts.onnx_is_current(paths.onnx_file, paths.model_file):
-        # Every core the process may use: the reader and writer threads need
-        # little beside the model, and idle onnxruntime threads sleep, not spin.
-        onnx_model = artifacts.OnnxModel(
-            paths.onnx_file, threads=_cores(), spinning=False
-        )
+        # One onnxruntime thread per call: `run` scores chunks in one worker per
+        # core, which share the session (its calls are thread-safe).
+        onnx_model = artifacts.OnnxModel(paths.onnx_file)
         log.info(
             "Scoring with %s: exported from the current %s.",
             paths.onnx_file,
@@ -671,17 +671,18 @@ def run(
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     schema = None
 
-    def checked(chunk: Chunk) -> tuple[Chunk, Checked]:
-        """Reader thread: the chunk and its checks."""
+    def first(chunk: Chunk) -> Chunk:
+        """Reader thread: the chunk, its columns checked once (the first chunk)."""
         nonlocal schema
         if schema is None:
             _require_columns(scorer.contract, chunk.table.column_names, source)
             schema = chunk.table.schema
-        return chunk, check(scorer.contract, chunk.table)
+        return chunk
 
-    def scored(item: tuple[Chunk, Checked]) -> tuple:
-        """This thread: the model's outputs."""
-        return (*item, outputs(scorer, item[1]))
+    def scored(chunk: Chunk) -> tuple:
+        """A worker: the chunk's checks and the model's outputs."""
+        checked = check(scorer.contract, chunk.table)
+        return chunk, checked, outputs(scorer, checked)
 
     def written(item: tuple) -> None:
         """Writer thread: the scored rows and the rejects, appended; the counts."""
@@ -700,8 +701,8 @@ def run(
 
     try:
         with tqdm(total=total, unit="rows", desc="scoring", disable=None) as progress:
-            chunks = map(checked, read_chunks(source, chunk_size, quoted))
-            overlapped(chunks, scored, written)
+            chunks = map(first, read_chunks(source, chunk_size, quoted))
+            overlapped(chunks, scored, written, workers=min(_cores(), 8) + 1)
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")
         if counts["scored"] == 0:  # still write the columns, for whoever reads next
@@ -726,28 +727,42 @@ def run(
 _END = object()
 
 
-def overlapped(items: Iterable, step: Callable, sink: Callable) -> None:
-    """`sink(step(item))` for every item, in order, three items at a time.
+def overlapped(
+    items: Iterable, step: Callable, sink: Callable, workers: int = 1
+) -> None:
+    """`sink(step(item))` for every item, in order, `workers` steps at a time.
 
-    While `step` runs on item k in this thread, a reader thread takes item k+1 from
-    `items` and a writer thread runs `sink` on item k-1: at most three items are in
-    flight, and `sink` sees them in order. The first error (or Ctrl-C) stops the
-    three; it is raised here once both threads have finished what they were doing
-    (one item at most), so that no thread outlives the call.
+    A reader thread takes the next item from `items` while `workers` threads run `step`
+    on the items before it, each on its own item, and a writer thread runs `sink` on
+    the oldest result: at most `workers` + 2 items are in flight, and `sink` sees the
+    results in the items' order. The first error (or Ctrl-C) stops them all; it is
+    raised here once every thread has finished what it was doing (one item each at
+    most), so that no thread outlives the call.
     """
     items = iter(items)
     with (
         ThreadPoolExecutor(1, thread_name_prefix="batch-read") as reader,
+        ThreadPoolExecutor(workers, thread_name_prefix="batch-score") as pool,
         ThreadPoolExecutor(1, thread_name_prefix="batch-write") as writer,
     ):
-        ahead = reader.submit(next, items, _END)
+        running: deque[Future] = deque()
         behind: Future | None = None
-        while (item := ahead.result()) is not _END:
-            ahead = reader.submit(next, items, _END)
-            result = step(item)
+
+        def write_oldest() -> None:
+            nonlocal behind
+            result = running.popleft().result()
             if behind is not None:
                 behind.result()
             behind = writer.submit(sink, result)
+
+        ahead = reader.submit(next, items, _END)
+        while (item := ahead.result()) is not _END:
+            ahead = reader.submit(next, items, _END)
+            running.append(pool.submit(step, item))
+            if len(running) == workers:
+                write_oldest()
+        while running:
+            write_oldest()
         if behind is not None:
             behind.result()
 
