@@ -2,6 +2,7 @@
 
 import json
 import re
+import shlex
 import sys
 import tomllib
 from pathlib import Path
@@ -192,6 +193,20 @@ def test_make_help_lists_exactly_the_targets_of_the_chosen_components(baked):
         on = answers[component] == "yes"
         assert (targets <= listed) == on, f"{component}: {targets} vs {listed}"
         assert not (targets & listed) or on, f"{component} off, yet {targets & listed}"
+
+
+def test_make_contract_passes_ignored_names_with_spaces_whole(baked):
+    """IGNORE is comma-separated: a column name holding a space stays one name."""
+    _, project = baked
+    result = run(
+        ["make", "-n", "contract", "FILE=data/x.csv", "TARGET=y", "IGNORE=a b,c"],
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.replace("\\\n", " ").splitlines()
+    (line,) = [x for x in lines if "contract infer" in x]
+    words = shlex.split(line)
+    assert words[words.index("--ignore") + 1 :] == ["a b", "c"]
 
 
 def test_each_phony_target_has_a_phony_line_of_its_own(baked):

@@ -744,7 +744,7 @@ def check_wine_csv(project: Path, workdir: Path) -> None:
         "FILE=data/wine.csv",
         "TARGET=Cultivar",
         "NAME=wine",
-        "IGNORE='Sample ID'",
+        "IGNORE=Sample ID",
     )
     assert terms["name"] == "wine" and terms["task"] == "classification"
     assert terms["classes"] == WINE_CLASSES and terms["ignore"] == ["Sample ID"]
