@@ -28,6 +28,8 @@ def test_the_model_beats_the_dummy_on_the_test_split(trained, case):
 def test_metrics_and_plots_are_written(trained, case):
     settings, metrics = trained(case).settings, trained(case).metrics
     written = json.loads(settings.paths.metrics_file.read_text(encoding="utf-8"))
+    model = json.loads(settings.paths.metadata_file.read_text(encoding="utf-8"))
+    assert written.pop("model_sha256") == model["model_sha256"]
     assert written == pytest.approx(metrics)
     reports = settings.paths.reports_dir
     figures = {path.name for path in (reports / "figures").glob("*.png")}

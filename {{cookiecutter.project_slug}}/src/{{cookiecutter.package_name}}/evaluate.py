@@ -20,7 +20,8 @@ def load_bundle(settings: Settings) -> artifacts.Bundle:
 
 
 def run(settings: Settings) -> dict[str, float]:
-    """Score the model on the test split; write `reports/metrics.json` and plots."""
+    """Score the model on the test split; write `reports/metrics.json` (the metrics
+    and the model's fingerprint, `model_sha256`) and plots."""
     bundle = load_bundle(settings)
     if bundle.contract != settings.data.contract():
         raise StageError(
@@ -34,8 +35,11 @@ def run(settings: Settings) -> dict[str, float]:
     metrics = task.compute(target.to_numpy(), outputs)
     figures = task.plots(target.to_numpy(), outputs, settings.paths.reports_dir)
     settings.paths.metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    # The model's fingerprint beside its metrics: whoever reads the file (the
+    # service's /metadata) can tell whether they belong to the model at hand.
+    written = {**metrics, "model_sha256": bundle.metadata["model_sha256"]}
     settings.paths.metrics_file.write_text(
-        json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        json.dumps(written, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
 {%- if cookiecutter.use_mlflow == 'yes' %}
     from . import tracking
