@@ -129,7 +129,8 @@ else:
         "mae": float(mean_absolute_error(test, guess)),
         "r2": float(r2_score(test, guess)),
     }
-print(json.dumps({"task": task, "dataset": metadata["dataset"], "baseline": baseline}))
+found = {"task": task, "dataset": metadata["dataset"], "baseline": baseline}
+print(json.dumps({**found, "model_sha256": metadata["model_sha256"]}))
 """
 # Metrics a model must beat the baseline on, with their direction.
 BEATS_BASELINE = {"accuracy": 1, "roc_auc": 1, "rmse": -1, "mae": -1, "r2": 1}
@@ -143,6 +144,8 @@ def check_metrics(project: Path, dataset: str) -> dict:
     metrics = json.loads((project / "reports" / "metrics.json").read_text("utf-8"))
     found = json.loads(tool(project, "python", "-c", BASELINE).splitlines()[-1])
     baseline = found["baseline"]
+    # The report names the model it scored: the one models/ holds now.
+    assert metrics.pop("model_sha256") == found["model_sha256"], (metrics, found)
     figure(f"{dataset}: test metrics {metrics}; dummy baseline {baseline}")
     assert found["dataset"] == dataset, found
     if found["task"] == "classification":
