@@ -703,7 +703,14 @@ def test_model_identity_names_the_champion_or_the_trained_model(bakes, tmp_path)
     assert empty.returncode == 1
 
 
+# The stand-in for the canary script. With PORT_FORWARD_SECONDS=0 nothing waits for
+# the port-forwards, so it waits (up to 10 s) until the fake kubectl has recorded both,
+# as the real script's health checks would: otherwise deploy.sh may stop them first.
 STUB_PYTHON = r"""#!/usr/bin/env bash
+for _ in $(seq 100); do
+    [ "$(grep -c port-forward "$FAKE/calls" 2> /dev/null)" -ge 2 ] && break
+    sleep 0.1
+done
 echo "$*" >> "$FAKE/canary-args"
 echo "verdict: stub"
 exit "${STUB_CODE:-0}"
