@@ -297,6 +297,11 @@ def test_dockerfile_passes_hadolint(baked):
     # The lock file is copied before the sources, so dependencies stay cached.
     assert text.index("poetry.lock") < text.index("COPY src")
     assert "--only main,serve" in text
+    # Bytecode is compiled in the build stage: the service's user cannot write it at run
+    # time, and compiling on every start triples the import time.
+    installs = [line for line in text.splitlines() if "poetry install" in line]
+    assert installs and all("--compile" in line for line in installs)
+    assert "compileall -q src" in text
 
 
 def test_dockerignore_keeps_data_and_environments_out(baked):
