@@ -477,6 +477,42 @@ def check_onnx_artifacts(project: Path) -> None:
         )
         assert len(output.splitlines()) == 114
     figure(make(project, "benchmark-onnx"))
+    check_serving_benchmark(project)
+
+
+BENCH_SERVERS = ("service", "nolog", "bare", "floor")
+
+
+def check_serving_benchmark(project: Path) -> None:
+    """`make bench`'s script, briefly: every server answers every cell, none in error.
+
+    The figures of so short a run say nothing about speed; the report's shape and the
+    absence of errors do (a server that refuses the benchmark's bodies counts errors).
+    """
+    output = tool(
+        project,
+        "python",
+        "benchmarks/serving.py",
+        "--runs=1",
+        "--seconds=0.3",
+        f"--servers={','.join(BENCH_SERVERS)}",
+        "--model-dir=models",
+        timeout=300,
+    )
+    cells = [line.split() for line in output.splitlines()]
+    cells = [cell for cell in cells if len(cell) == 8 and cell[0] in BENCH_SERVERS]
+    assert {(c[0], c[1], c[2]) for c in cells} == {
+        (server, rows, conc)
+        for server in BENCH_SERVERS
+        for rows in ("1", "100")
+        for conc in ("1", "16")
+    }, output
+    assert all(float(c[3]) > 0 and c[7] == "0" for c in cells), output
+    for server in BENCH_SERVERS:
+        assert re.search(rf"^{server} +resident memory .* ready", output, re.M), output
+    targets = output[output.index("target  ") :]
+    assert "100-row rows/s vs floor" in targets and "time to ready" in targets
+    figure("make bench, 0.3 s per cell (not a measure):\n" + targets.strip())
 
 
 BIG_FILE = """
