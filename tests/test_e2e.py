@@ -480,7 +480,7 @@ def check_onnx_artifacts(project: Path) -> None:
     check_serving_benchmark(project)
 
 
-BENCH_SERVERS = ("service", "nolog", "bare", "floor")
+BENCH_SERVERS = ("service", "nolog", "bare", "parquet", "floor")
 
 
 def check_serving_benchmark(project: Path) -> None:
@@ -511,6 +511,10 @@ def check_serving_benchmark(project: Path) -> None:
     assert all(float(c[3]) > 0 and c[7] == "0" for c in cells), output
     for server in BENCH_SERVERS:
         assert re.search(rf"^{server} +resident memory .* ready", output, re.M), output
+    # Each file sink's rows/s and cost against no log, a line per cell.
+    sinks = output[output.index("rows/s by sink") :]
+    cell = r"^  \d+ rows, concurrency \d+( +\d+){3}( +-?\d+\.\d %){2}$"
+    assert len(re.findall(cell, sinks, re.M)) == 4, output
     targets = output[output.index("target  ") :]
     assert "100-row rows/s vs floor" in targets and "time to ready" in targets
     # Two runs: each target line ends with the range of the runs' own ratios.
