@@ -334,6 +334,19 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
 
 
+def test_git_ignores_data_but_keeps_what_tracks_it(baked):
+    """A dataset dropped in data/raw/ is never committed by `git add .`, before or
+    after the first pipeline; with DVC the .dvc file that tracks it is kept."""
+    answers, project = baked
+    data = ["data/raw/customers.csv", "data/raw/orders.parquet"]
+    kept = ["data/raw/customers.csv.dvc", "data/raw/.gitignore"]
+    if answers["use_dvc"] == "no":
+        data += kept  # no DVC: nothing under data/raw/ is meant for git
+        kept = []
+    result = run(["git", "check-ignore", "--no-index", *data, *kept], cwd=project)
+    assert sorted(result.stdout.split()) == sorted(data)
+
+
 def test_no_template_file_is_hidden_by_a_gitignore():
     """The generated .gitignore is named {{ '.gitignore' }}: git never reads it here."""
     from bakery import TEMPLATE_DIR
