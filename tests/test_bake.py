@@ -209,6 +209,18 @@ def test_make_contract_passes_ignored_names_with_spaces_whole(baked):
     assert words[words.index("--ignore") + 1 :] == ["a b", "c"]
 
 
+def test_every_stage_that_composes_conf_gets_args(baked):
+    """`make <target> ARGS="data=... model=..."` reaches every CLI stage that composes
+    conf/ (`make promote` once dropped it)."""
+    _, project = baked
+    text = (project / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
+        stage = re.search(r"\$\(PY\) -m \$\(PACKAGE\) (\w+)", line)
+        if stage and stage.group(1) not in {"contract", "canary"}:
+            if "--params params.yaml" not in line:
+                assert "$(ARGS)" in line or "$(DATA_ARGS)" in line, line
+
+
 def test_each_phony_target_has_a_phony_line_of_its_own(baked):
     """A user's new target never shares a line with the template's (copier update)."""
     _, project = baked
@@ -336,12 +348,17 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
 
 def test_git_ignores_data_but_keeps_what_tracks_it(baked):
     """A dataset dropped in data/raw/ is never committed by `git add .`, before or
-    after the first pipeline; with DVC the .dvc file that tracks it is kept."""
+    after the first pipeline; with DVC the .dvc file that tracks it is kept, and so
+    are the metrics, but not what load tests and monitoring write in reports/."""
     answers, project = baked
     data = ["data/raw/customers.csv", "data/raw/orders.parquet"]
-    kept = ["data/raw/customers.csv.dvc", "data/raw/.gitignore"]
+    kept = ["data/raw/customers.csv.dvc", "data/raw/.gitignore", "reports/metrics.json"]
+    if answers["use_fastapi"] == "yes":
+        data += ["reports/monitor/summary.json", "reports/monitor/drift.html"]
+    if answers["use_locust"] == "yes":
+        data += ["reports/loadtest.html", "reports/loadtest_stats.csv"]
     if answers["use_dvc"] == "no":
-        data += kept  # no DVC: nothing under data/raw/ is meant for git
+        data += kept  # no DVC: data/raw/ and reports/ are outputs, not for git
         kept = []
     result = run(["git", "check-ignore", "--no-index", *data, *kept], cwd=project)
     assert sorted(result.stdout.split()) == sorted(data)
