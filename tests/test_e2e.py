@@ -179,6 +179,8 @@ def test_default_bake_and_your_data_run_end_to_end_with_uv(tmp_path, subtests):
             check_wine_csv(project, tmp_path)
         with subtests.test("diabetes Parquet: regression with a categorical feature"):
             check_diabetes_parquet(project)
+        with subtests.test("your data as the default: make test stays on the samples"):
+            check_your_data_as_default(project)
     finally:
         print("\n".join(["Figures of the run:", *FIGURES]))
 
@@ -914,6 +916,33 @@ def check_diabetes_parquet(project: Path) -> None:
     assert scored["rows"] == scored["numbers"] == rows - 2, (scored, output)
     assert len(rejects) == 2, rejects
     assert "Sex" in rejects[0]["error"] and "age" in rejects[1]["error"], rejects
+
+
+def check_your_data_as_default(project: Path) -> None:
+    """The README's "make your data the default", with the diabetes subtest's
+    regression contract and a model that regresses: `make test` (what CI runs) passes
+    without the data file, as on a fresh clone whose data is in the DVC remote."""
+    config = project / "conf" / "config.yaml"
+    text = config.read_text("utf-8")
+    assert (
+        "- data: breast_cancer\n" in text and "- model: logistic_regression\n" in text
+    )
+    text = text.replace("- data: breast_cancer\n", "- data: progression\n")
+    config.write_text(
+        text.replace("- model: logistic_regression", "- model: ridge"), "utf-8"
+    )
+    tool(project, "python", "-m", "my_mlops_project", "params")
+    source = project / "data" / "diabetes.parquet"
+    away = source.rename(project.parent / "diabetes.parquet")
+    try:
+        output = make(project, "test")
+        summary = output.strip().splitlines()[-1]
+        figure(f"make test with your data as the default: {summary.strip('= ')}")
+        assert " passed" in summary and "failed" not in summary, summary
+        assert "error" not in summary, summary
+    finally:
+        away.rename(source)
+        run(["git", "checkout", "--", "conf/config.yaml", "params.yaml"], cwd=project)
 
 
 def run_ci_workflow_here(project: Path, installer: str) -> None:

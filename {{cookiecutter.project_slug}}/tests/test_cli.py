@@ -1,5 +1,7 @@
 """The command line: exit 2 on configuration, 1 on data and contract, with a message."""
 
+import re
+
 import pytest
 import yaml
 
@@ -19,9 +21,9 @@ def test_unknown_stage_is_a_usage_error(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_bad_override_exits_2_naming_the_key(make_settings, capsys):
+def test_bad_override_exits_2_naming_the_key(make_settings, sample_data, capsys):
     make_settings()
-    assert main(["data", "data.test_size=2", *CONF]) == 2
+    assert main(["data", *sample_data, "data.test_size=2", *CONF]) == 2
     assert "data.test_size" in capsys.readouterr().err
 
 
@@ -30,6 +32,7 @@ def test_a_model_that_does_not_do_the_task_exits_2(make_settings, capsys):
     assert main(["data", "data=diabetes", "model=logistic_regression", *CONF]) == 2
     err = capsys.readouterr().err
     assert "model.name" in err and "logistic_regression" in err
+    assert "pick one that does: model=ridge or model=random_forest" in err
 
 
 def test_stage_without_its_inputs_exits_1_with_advice(make_settings, capsys):
@@ -38,9 +41,9 @@ def test_stage_without_its_inputs_exits_1_with_advice(make_settings, capsys):
     assert "make train" in capsys.readouterr().err
 
 
-def test_missing_source_exits_1_naming_data_source(make_settings, capsys):
+def test_missing_source_exits_1_naming_data_source(make_settings, sample_data, capsys):
     make_settings()
-    assert main(["data", "data.sample=null", *CONF]) == 1
+    assert main(["data", *sample_data, "data.sample=null", *CONF]) == 1
     assert "data.source" in capsys.readouterr().err
 
 
@@ -50,20 +53,20 @@ def write_source(settings, frame) -> None:
     frame.to_csv(settings.data.source, index=False)
 
 
-def test_invalid_data_exits_1_naming_column_and_row(settings, capsys):
+def test_invalid_data_exits_1_naming_column_and_row(settings, sample_data, capsys):
     frame = data.load_sample(settings.data.sample)
     column = settings.data.feature_names[0]
     frame.loc[frame.index[2], column] = None
     write_source(settings, frame)
-    assert main(["features", *CONF]) == 1
+    assert main(["features", *sample_data, *CONF]) == 1
     err = capsys.readouterr().err
     assert f"column '{column}', row 3: missing value" in err
     assert "Traceback" not in err
 
 
-def test_a_file_that_does_not_fit_the_contract_exits_1(settings, capsys):
+def test_a_file_that_does_not_fit_the_contract_exits_1(settings, sample_data, capsys):
     write_source(settings, data.load_sample(settings.data.sample).assign(extra=1))
-    assert main(["data", *CONF]) == 1
+    assert main(["data", *sample_data, *CONF]) == 1
     err = capsys.readouterr().err
     assert "'extra'" in err and "data.ignore" in err
 
@@ -99,6 +102,20 @@ def test_contract_infer_writes_a_contract_that_composes(wine_csv, conf_copy, cap
     assert settings.data.features["Oak Aged"].kind == "boolean"
     assert settings.data.features["Color Band"].nullable
     assert data.run(settings) == settings.data.source
+
+
+@pytest.mark.parametrize("target", ["Cultivar", "Alcohol %"])
+def test_contract_infer_prints_a_train_line_that_validates(
+    wine_csv, conf_copy, capsys, target
+):
+    """Whatever the task of the data and of the default model: a regression target
+    gets a model that regresses when the default one only classifies."""
+    args = [str(wine_csv), "--target", target, "--ignore", "Sample ID", "--name", "x"]
+    assert infer(conf_copy, *args) == 0
+    line = re.search(r'make train ARGS="([^"]+)"', capsys.readouterr().out)
+    assert line, "no make train line"
+    settings = load_settings(line.group(1).split(), config_dir=conf_copy)
+    assert settings.data.name == "x" and settings.data.target == target
 
 
 def test_contract_infer_never_overwrites_without_force(wine_csv, conf_copy, capsys):

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.errors import StageError
 from {{ cookiecutter.package_name }}.settings import ModelSettings
 from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CONFIG_DIR, FOREST, split
+from .conftest import CONFIG_DIR, FOREST, on_a_sample, split
 
 SPACES = sorted(path.stem for path in (CONFIG_DIR / "tune").glob("*.yaml"))
 # Seconds, not minutes: three trials of at most 20 trees (and two folds, conftest).
@@ -40,7 +40,8 @@ def tuning(make_settings, conf_copy):
     """
 
     def build(*overrides: str):
-        return tune.load(["train.cv_folds=2", *overrides], config_dir=conf_copy)
+        overrides = on_a_sample(["train.cv_folds=2", *overrides], conf_copy)
+        return tune.load(overrides, config_dir=conf_copy)
 
     return build
 
@@ -168,13 +169,16 @@ def test_a_few_trials_write_a_model_config_that_trains(tuning, conf_copy):
     written = yaml.safe_load(text)
     assert written == settings.model.model_dump() | result.best_params
     tuned = load_settings(
-        [
-            "train.cv_folds=2",
-            "model=random_forest_tuned",
+        on_a_sample(
+            [
+                "train.cv_folds=2",
+                "model=random_forest_tuned",
 {%- if cookiecutter.use_mlflow == 'yes' %}
-            "tracking.registered_model_name=tuned",
+                "tracking.registered_model_name=tuned",
 {%- endif %}
-        ],
+            ],
+            conf_copy,
+        ),
         config_dir=conf_copy,
     )
     trained = train.run(tuned)

@@ -328,9 +328,29 @@ def contract_main(argv: Sequence[str]) -> int:
     print(
         f"Wrote {destination}: {terms['task']}, target {args.target!r}, "
         + ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-        + f' feature(s). Review it, then: make train ARGS="data={name}"'
+        + f" feature(s). Review it, then: {next_step(terms['task'], name, args)}"
     )
     return 0
+
+
+def next_step(task: str, name: str, args: argparse.Namespace) -> str:
+    """The `make train` line for a new contract: with a model that does its task
+    when the configured default does not."""
+    from .config import ConfigError, compose
+    from .settings import models_for
+
+    overrides = f"data={name}"
+    try:
+        default = compose([], args.config_dir)["model"]["name"]
+    except (ConfigError, KeyError, TypeError):
+        default = None
+    fitting = models_for(task)
+    if default is None or default in fitting or not fitting:
+        return f'make train ARGS="{overrides}"'
+    return (
+        f'make train ARGS="{overrides} model={fitting[0]}" ({default}, the default '
+        f"model, does not do {task}; use the same ARGS for make evaluate)"
+    )
 
 
 {%- if cookiecutter.use_mlflow == 'yes' %}

@@ -7,7 +7,7 @@ the target and every feature, and the trained model carries the same contract.
 """
 
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -326,9 +326,20 @@ class Settings(StrictModel):
         if self.data.task not in self.model.tasks:
             raise ValueError(
                 f"model.name: {self.model.name} does not do {self.data.task}; "
-                f"pick one that does (model=random_forest, for instance)"
+                "pick one that does: "
+                + " or ".join(f"model={name}" for name in models_for(self.data.task))
             )
         return self
+
+
+def models_for(task: str) -> list[str]:
+    """The names of the models (`ModelSettings`) that do `task`."""
+    classes = get_args(get_args(ModelSettings)[0])
+    return [
+        get_args(cls.model_fields["name"].annotation)[0]
+        for cls in classes
+        if task in cls.tasks
+    ]
 
 
 # Hyper-parameter search (`make tune`): conf/tune/<model>.yaml, validated on its own,
