@@ -72,8 +72,10 @@ def test_a_file_that_does_not_fit_the_contract_exits_1(settings, sample_data, ca
 
 
 @pytest.fixture
-def wine_csv(make_settings, tmp_path):
-    """The wine file under data/raw/ of the (temporary) project folder."""
+def wine_csv(make_settings, conf_copy, tmp_path):
+    """The wine file under data/raw/ of the (temporary) project folder. The copy of
+    conf/ loses a contract of yours named wine: infer would not overwrite it."""
+    (conf_copy / "data" / "wine.yaml").unlink(missing_ok=True)
     make_settings()
     path = tmp_path / "data" / "raw" / "wine.csv"
     path.parent.mkdir(parents=True)
