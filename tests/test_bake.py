@@ -352,7 +352,7 @@ def test_git_ignores_data_but_keeps_what_tracks_it(baked):
     after the first pipeline; with DVC the .dvc file that tracks it is kept, and so
     are the metrics, but not what load tests and monitoring write in reports/."""
     answers, project = baked
-    data = ["data/raw/customers.csv", "data/raw/2026/orders.parquet"]
+    data = ["data/raw/customers.csv", "data/raw/2026/orders.parquet", "data/raw/X.CSV"]
     kept = ["data/raw/customers.csv.dvc", "data/raw/.gitignore", "reports/metrics.json"]
     if answers["use_fastapi"] == "yes":
         data += ["reports/monitor/summary.json", "reports/monitor/drift.html"]
