@@ -298,13 +298,18 @@ def contract_main(argv: Sequence[str]) -> int:
     from .settings import DATA_SUFFIXES
 
     args = build_contract_parser().parse_args(argv)
-    name = args.name or re.sub(r"\W+", "_", args.file.stem).strip("_").lower()
+    # A Hydra option name (ARGS="data=<name>" carries no spaces): the file's stem,
+    # lower case, or --name; other characters become "_".
+    name = re.sub(r"\W+", "_", args.name or args.file.stem.lower()).strip("_")
     destination = args.config_dir / "data" / f"{name}.yaml"
     try:
         if args.file.suffix.lower() not in DATA_SUFFIXES:
             raise StageError(f"{args.file}: expected a .csv or .parquet file.")
         if destination.exists() and not args.force:
-            raise StageError(f"{destination} exists: pick another --name, or --force.")
+            raise StageError(
+                f"{destination} exists: pick another --name (make contract: NAME=), "
+                "or --force (FORCE=1)."
+            )
         frame = read_table(args.file)
         terms = infer(
             frame,
@@ -340,11 +345,15 @@ def next_step(task: str, name: str, args: argparse.Namespace) -> str:
     from .settings import models_for
 
     overrides = f"data={name}"
-    try:
-        default = compose([], args.config_dir)["model"]["name"]
+    try:  # the default model, with the contract just written as the data
+        default = compose([overrides], args.config_dir)["model"]["name"]
     except (ConfigError, KeyError, TypeError):
         default = None
-    fitting = models_for(task)
+    fitting = [
+        model
+        for model in models_for(task)
+        if (args.config_dir / "model" / f"{model}.yaml").is_file()
+    ]
     if default is None or default in fitting or not fitting:
         return f'make train ARGS="{overrides}"'
     return (

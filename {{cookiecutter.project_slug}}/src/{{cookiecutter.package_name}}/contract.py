@@ -425,7 +425,8 @@ def infer(
         raise ContractError(
             f"column(s) {', '.join(too_many)} hold more than {max_categories} distinct "
             "text values: an id or free text, not a category. Leave them out with "
-            '--ignore (make contract: IGNORE="a,b"), or raise --max-categories.'
+            '--ignore (make contract: IGNORE="a,b"), or raise --max-categories '
+            "(MAX_CATEGORIES=)."
         )
     if not features:
         raise ContractError("no feature column left: the file has only the target.")

@@ -247,7 +247,8 @@ class RandomForestSettings(StrictModel):
 
 
 # The `name` key of conf/model/*.yaml selects the schema. Add a model: a YAML file, a
-# settings class here, and an entry in `train.ESTIMATORS`.
+# settings class here, and an entry in `train.ESTIMATORS`. Name the file after `name`
+# (conf/model/<name>.yaml): messages suggest `model=<name>`.
 ModelSettings = Annotated[
     Union[LogisticRegressionSettings, RidgeSettings, RandomForestSettings],
     Field(discriminator="name"),
@@ -324,10 +325,14 @@ class Settings(StrictModel):
     @model_validator(mode="after")
     def _model_fits_the_task(self) -> "Settings":
         if self.data.task not in self.model.tasks:
+            fitting = " or ".join(f"model={n}" for n in models_for(self.data.task))
+            advice = (
+                f"pick one that does: {fitting}"
+                if fitting
+                else "no model does: add one (README, Adding a model)"
+            )
             raise ValueError(
-                f"model.name: {self.model.name} does not do {self.data.task}; "
-                "pick one that does: "
-                + " or ".join(f"model={name}" for name in models_for(self.data.task))
+                f"model.name: {self.model.name} does not do {self.data.task}; {advice}"
             )
         return self
 
