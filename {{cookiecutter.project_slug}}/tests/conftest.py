@@ -3,7 +3,8 @@
 The same tests run whatever the task of the default dataset: what differs between
 tasks is read from the contract at run time (`task.for_contract`), and both tasks are
 exercised explicitly through `data=breast_cancer`, `data=diabetes` and a three-class
-dataset written in a temporary folder (`data=wine`). A trained model is judged against
+dataset written in a temporary folder (`data=tests_wine`: a name no user's
+contract is likely to hold). A trained model is judged against
 a dummy baseline on the same split, never against numbers of the sample data. When
 the default dataset is your own, the tests that need data run on the bundled sample of
 its task (`on_a_sample`): they need no data file of yours, and pass wherever the
@@ -158,7 +159,7 @@ def wine_frame() -> pd.DataFrame:
 
 
 def wine_contract() -> dict:
-    """The contract of `wine_frame`, as conf/data/wine.yaml holds it."""
+    """The contract of `wine_frame`, as conf/data/tests_wine.yaml holds it."""
     numbers = [
         name
         for name in wine_frame().columns
@@ -174,8 +175,8 @@ def wine_contract() -> dict:
     }
     features["Oak Aged"] = {"kind": "boolean"}
     return {
-        "name": "wine",
-        "source": "data/raw/wine.csv",
+        "name": "tests_wine",
+        "source": "data/raw/tests_wine.csv",
         "sample": None,
         "task": "classification",
         "target": WINE_TARGET,
@@ -210,7 +211,9 @@ def wine(make_settings, conf_copy, tmp_path) -> Callable[..., Settings]:
     write_wine(tmp_path, conf_copy)
 
     def build(*overrides: str) -> Settings:
-        return make_settings("data=wine", *FOREST, *overrides, config_dir=conf_copy)
+        return make_settings(
+            "data=tests_wine", *FOREST, *overrides, config_dir=conf_copy
+        )
 
     return build
 
@@ -271,7 +274,7 @@ CASES = {
     "default": (),
     "breast_cancer": ("data=breast_cancer", *FOREST),
     "diabetes": ("data=diabetes", *FOREST),
-    "wine": ("data=wine", *FOREST),
+    "wine": ("data=tests_wine", *FOREST),
 }
 
 

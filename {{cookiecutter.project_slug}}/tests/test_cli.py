@@ -72,12 +72,10 @@ def test_a_file_that_does_not_fit_the_contract_exits_1(settings, sample_data, ca
 
 
 @pytest.fixture
-def wine_csv(make_settings, conf_copy, tmp_path):
-    """The wine file under data/raw/ of the (temporary) project folder. The copy of
-    conf/ loses a contract of yours named wine: infer would not overwrite it."""
-    (conf_copy / "data" / "wine.yaml").unlink(missing_ok=True)
+def wine_csv(make_settings, tmp_path):
+    """The wine file under data/raw/ of the (temporary) project folder."""
     make_settings()
-    path = tmp_path / "data" / "raw" / "wine.csv"
+    path = tmp_path / "data" / "raw" / "tests_wine.csv"
     path.parent.mkdir(parents=True)
     wine_frame().to_csv(path, index=False)
     return path.relative_to(tmp_path)
@@ -94,11 +92,13 @@ def test_contract_infer_writes_a_contract_that_composes(wine_csv, conf_copy, cap
     )
     assert code == 0
     out = capsys.readouterr().out
-    destination = conf_copy / "data" / "wine.yaml"
-    assert str(destination) in out and "data=wine" in out
+    destination = conf_copy / "data" / "tests_wine.yaml"
+    assert str(destination) in out and "data=tests_wine" in out
     terms = yaml.safe_load(destination.read_text(encoding="utf-8"))
     assert terms["ignore"] == ["Sample ID"]
-    settings = load_settings(["data=wine", "model=random_forest"], config_dir=conf_copy)
+    settings = load_settings(
+        ["data=tests_wine", "model=random_forest"], config_dir=conf_copy
+    )
     assert settings.data.task == "classification"
     assert settings.data.source.as_posix() == wine_csv.as_posix()
     assert settings.data.features["Oak Aged"].kind == "boolean"
@@ -138,16 +138,19 @@ def test_contract_infer_names_a_column_with_too_many_values(
     assert infer(conf_copy, str(wine_csv), "--target", "Cultivar") == 1
     err = capsys.readouterr().err
     assert "'Sample ID'" in err and "--ignore" in err and "--max-categories" in err
-    assert not (conf_copy / "data" / "wine.yaml").exists()
+    assert not (conf_copy / "data" / "tests_wine.yaml").exists()
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
     [
         (["data/raw/absent.csv", "--target", "y"], "not found"),
-        (["data/raw/wine.txt", "--target", "y"], ".csv or .parquet"),
-        (["data/raw/wine.csv", "--target", "Cultivr"], "--target"),
-        (["data/raw/wine.csv", "--target", "Cultivar", "--ignore", "Nope"], "Nope"),
+        (["data/raw/tests_wine.txt", "--target", "y"], ".csv or .parquet"),
+        (["data/raw/tests_wine.csv", "--target", "Cultivr"], "--target"),
+        (
+            ["data/raw/tests_wine.csv", "--target", "Cultivar", "--ignore", "Nope"],
+            "Nope",
+        ),
     ],
 )
 def test_contract_infer_exits_1_on_bad_input(wine_csv, conf_copy, capsys, args, says):

@@ -5,6 +5,7 @@ what Hydra composes, and that nothing that changes it is ever answered from the 
 """
 
 import json
+import re
 import shutil
 from functools import cache
 
@@ -22,7 +23,7 @@ from {{ cookiecutter.package_name }}.config import (
 from {{ cookiecutter.package_name }}.settings import ModelSettings, Settings
 from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CONFIG_DIR
+from .conftest import CONFIG_DIR, on_a_sample, wine_contract, write_contract
 
 GROUPS = sorted(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
 DATA = sorted(path.stem for path in (CONFIG_DIR / "data").glob("*.yaml"))
@@ -120,6 +121,30 @@ def test_unknown_group_option_is_refused():
         load_settings(["model=no_such_model"], config_dir=CONFIG_DIR)
 
 
+@pytest.mark.parametrize(
+    ("task", "sample"),
+    [("classification", "breast_cancer"), ("regression", "diabetes")],
+)
+def test_tests_run_on_the_sample_of_the_task_when_your_data_is_the_default(
+    conf_copy, task, sample
+):
+    """`on_a_sample` (conftest): with a contract of yours as the default, the tests
+    that need data run on the bundled sample of its task; a dataset they name stands."""
+    terms = {**wine_contract(), "name": "yours", "task": task}
+    write_contract(conf_copy, terms)
+    config = conf_copy / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(\s*- data: )\w+$", r"\g<1>yours", text, count=1)
+    config.write_text(text, encoding="utf-8")
+    assert on_a_sample([], conf_copy) == [f"data={sample}"]
+    assert on_a_sample(["data.test_size=0.3"], conf_copy) == [
+        f"data={sample}",
+        "data.test_size=0.3",
+    ]
+    for named in (["data=wine"], ["model=ridge", "+data=x"], ["~data"]):
+        assert on_a_sample(named, conf_copy) == named
+
+
 def test_unknown_key_in_yaml_is_refused_with_its_path():
     raw = compose(config_dir=CONFIG_DIR)
     raw["train"]["learning_rat"] = 0.1
@@ -131,7 +156,8 @@ def test_unknown_key_of_a_feature_is_refused_with_its_path():
     raw = compose(config_dir=CONFIG_DIR)
     column = next(iter(raw["data"]["features"]))
     raw["data"]["features"][column]["nulable"] = True
-    with pytest.raises(ConfigError, match=rf"data\.features\.{column}\.nulable"):
+    path = re.escape(f"data.features.{column}.nulable")  # any column name: "Price ($)"
+    with pytest.raises(ConfigError, match=path):
         validate(raw)
 
 

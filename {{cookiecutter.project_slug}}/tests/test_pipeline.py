@@ -41,7 +41,7 @@ def diabetes_frame():
 # (file under data/raw/, its frame, target, infer options, what infer must find)
 JOURNEYS = {
     "wine": (
-        "wine.csv",
+        "tests_wine.csv",
         wine_frame,
         "Cultivar",
         ["--ignore", "Sample ID"],
