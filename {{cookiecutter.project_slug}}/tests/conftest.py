@@ -66,7 +66,7 @@ def tracking_uri(tmp_path_factory) -> str:
 # makes the default: your own data file may be absent where they run (a fresh clone,
 # CI: data is seldom in git), and what the tests check is the code, on data whose
 # columns they know. `make data` checks your file against its contract.
-SAMPLES = {"classification": "breast_cancer", "regression": "diabetes"}
+TASK_SAMPLES = {"classification": "breast_cancer", "regression": "diabetes"}
 
 
 def on_a_sample(overrides=(), config_dir: Path = CONFIG_DIR) -> list[str]:
@@ -78,7 +78,7 @@ def on_a_sample(overrides=(), config_dir: Path = CONFIG_DIR) -> list[str]:
     default = compose([], config_dir)["data"]
     if default.get("sample"):
         return overrides
-    return [f"data={SAMPLES[default['task']]}", *overrides]
+    return [f"data={TASK_SAMPLES[default['task']]}", *overrides]
 
 
 @pytest.fixture

@@ -23,7 +23,13 @@ from {{ cookiecutter.package_name }}.config import (
 from {{ cookiecutter.package_name }}.settings import ModelSettings, Settings
 from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CONFIG_DIR, on_a_sample, wine_contract, write_contract
+from .conftest import (
+    CONFIG_DIR,
+    TASK_SAMPLES,
+    on_a_sample,
+    wine_contract,
+    write_contract,
+)
 
 GROUPS = sorted(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
 DATA = sorted(path.stem for path in (CONFIG_DIR / "data").glob("*.yaml"))
@@ -163,13 +169,15 @@ def test_unknown_key_of_a_feature_is_refused_with_its_path():
 
 def test_typo_in_a_contract_file_is_refused_with_its_path(tmp_path):
     conf = shutil.copytree(CONFIG_DIR, tmp_path / "conf")
-    path = conf / "data" / f"{DATA[0]}.yaml"
+    # A bundled sample's contract: it spells split_seed out (yours may leave it out).
+    name = TASK_SAMPLES["classification"]
+    path = conf / "data" / f"{name}.yaml"
     terms = yaml.safe_load(path.read_text(encoding="utf-8"))
     terms["split_sed"] = terms.pop("split_seed")
     path.write_text(yaml.safe_dump(terms), encoding="utf-8")
     model = next(m for m in MODELS if terms["task"] in tasks_of(m))
     with pytest.raises(ConfigError, match=r"data\.split_sed"):
-        load_settings([f"data={DATA[0]}", f"model={model}"], config_dir=conf)
+        load_settings([f"data={name}", f"model={model}"], config_dir=conf)
 
 
 def test_a_yaml_syntax_error_is_refused_naming_the_file(conf_copy):

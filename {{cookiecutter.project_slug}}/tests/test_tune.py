@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.errors import StageError
 from {{ cookiecutter.package_name }}.settings import ModelSettings
 from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CONFIG_DIR, FOREST, on_a_sample, split
+from .conftest import CONFIG_DIR, FOREST, TASK_SAMPLES, on_a_sample, split
 
 SPACES = sorted(path.stem for path in (CONFIG_DIR / "tune").glob("*.yaml"))
 # Seconds, not minutes: three trials of at most 20 trees (and two folds, conftest).
@@ -27,8 +27,6 @@ QUICK = (
     "tune.params.n_estimators.low=5",
     "tune.params.n_estimators.high=20",
 )
-# A dataset each task's models train on.
-DATASETS = {"classification": "breast_cancer", "regression": "diabetes"}
 
 
 @pytest.fixture
@@ -65,7 +63,7 @@ def test_every_shipped_search_space_fits_its_model(name):
     raw = compose([f"model={name}"], CONFIG_DIR)["model"]
     task = type(TypeAdapter(ModelSettings).validate_python(raw)).tasks[0]
     settings, search = tune.load(
-        [f"data={DATASETS[task]}", f"model={name}"], config_dir=CONFIG_DIR
+        [f"data={TASK_SAMPLES[task]}", f"model={name}"], config_dir=CONFIG_DIR
     )
     assert search.params
     assert set(search.params) <= set(type(settings.model).model_fields)
