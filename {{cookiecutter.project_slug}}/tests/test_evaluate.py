@@ -48,8 +48,23 @@ def test_a_model_of_another_contract_is_not_evaluated(trained):
     root = settings.paths.model_dir.parent
     other = rooted(root, ["data=diabetes", "model=random_forest"])
     assert other.paths.model_file == settings.paths.model_file
-    with pytest.raises(StageError, match="another contract"):
+    with pytest.raises(StageError, match=r"another contract .*\(data=breast_cancer\)"):
         evaluate.run(other)
+
+
+def test_a_model_other_than_the_one_asked_for_is_not_evaluated(trained):
+    settings = trained("breast_cancer").settings
+    assert settings.model.name == "random_forest"
+    root = settings.paths.model_dir.parent
+    asked = rooted(root, ["data=breast_cancer", "model=logistic_regression"])
+    assert asked.paths.model_file == settings.paths.model_file
+    before = settings.paths.metrics_file.read_bytes()
+    with pytest.raises(StageError) as refused:
+        evaluate.run(asked)
+    message = str(refused.value)
+    assert "is a random_forest model, not model=logistic_regression" in message
+    assert "evaluate this one with model=random_forest" in message
+    assert settings.paths.metrics_file.read_bytes() == before
 
 
 def test_evaluate_without_a_model_explains_what_to_run(prepared):

@@ -24,9 +24,20 @@ def run(settings: Settings) -> dict[str, float]:
     and the model's fingerprint, `model_sha256`) and plots."""
     bundle = load_bundle(settings)
     if bundle.contract != settings.data.contract():
+        dataset = bundle.metadata.get("dataset")
         raise StageError(
             f"The model was trained on another contract than data={settings.data.name}"
-            ": retrain (`make train`) or evaluate with the data it was trained on."
+            + (f" (data={dataset})" if dataset else "")
+            + ": retrain (`make train`) or evaluate with the data it was trained on."
+        )
+    trained_as = bundle.metadata.get("model_name")
+    if trained_as and trained_as != settings.model.name:
+        # The model in models/ is scored whatever model= says: say so rather than
+        # report its metrics as those of the model asked for.
+        raise StageError(
+            f"{settings.paths.model_file} is a {trained_as} model, not "
+            f"model={settings.model.name}: train that one first (`make train` with "
+            f"the same ARGS) or evaluate this one with model={trained_as}."
         )
     task = for_contract(bundle.contract)
     test = read_split(bundle.contract, settings.paths.test_data)
