@@ -91,6 +91,27 @@ def test_multiclass_metrics_are_macro_averaged_and_defined():
     )
 
 
+def test_multiclass_auc_averages_the_classes_the_rows_hold():
+    # A class too rare to be in every cross-validation fold: AUC stays defined.
+    task = for_contract(THREE)
+    rng = np.random.default_rng(1)
+    y_true = np.array(["setosa", "virginica"] * 20, dtype=object)
+    probabilities = rng.dirichlet([1, 1, 1], size=len(y_true))
+    y_pred = np.asarray(task.labels, dtype=object)[probabilities.argmax(axis=1)]
+    metrics = task.compute(
+        y_true, {"prediction": y_pred, "probabilities": probabilities}
+    )
+    expected = [
+        skm.roc_auc_score(y_true == label, probabilities[:, task.labels.index(label)])
+        for label in ("setosa", "virginica")
+    ]
+    assert metrics["roc_auc"] == pytest.approx(np.mean(expected))
+    one_class = task.compute(
+        y_true[:1], {"prediction": y_pred[:1], "probabilities": probabilities[:1]}
+    )
+    assert math.isnan(one_class["roc_auc"])
+
+
 def test_outputs_keep_every_class_column_when_a_model_never_saw_one():
     task = for_contract(THREE)
     rows = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})

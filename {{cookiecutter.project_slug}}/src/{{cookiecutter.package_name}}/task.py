@@ -150,14 +150,21 @@ class Classification(Task):
                 positive = probabilities[:, self.labels.index(self.positive)]
                 auc = skm.roc_auc_score(y_true == self.positive, positive)
             else:
-                auc = skm.roc_auc_score(
-                    y_true,
-                    probabilities,
-                    multi_class="ovr",
-                    average="macro",
-                    labels=list(self.labels),
+                # One-vs-rest, averaged over the classes these rows hold (sklearn's
+                # "ovr" macro when they hold every class): a class too rare to be in
+                # every fold no longer makes the cross-validated AUC undefined.
+                present = [
+                    i for i, label in enumerate(self.labels) if (y_true == label).any()
+                ]
+                if len(present) < 2:
+                    raise ValueError("fewer than two classes in these rows")
+                auc = np.mean(
+                    [
+                        skm.roc_auc_score(y_true == self.labels[i], probabilities[:, i])
+                        for i in present
+                    ]
                 )
-        except ValueError:  # a class absent from these rows: AUC is undefined
+        except ValueError:  # a class absent from binary rows: AUC is undefined
             auc = math.nan
         result["roc_auc"] = auc
         return {name: float(value) for name, value in result.items()}

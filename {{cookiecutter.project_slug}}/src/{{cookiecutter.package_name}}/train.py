@@ -67,7 +67,8 @@ def cross_validation_metrics(
     the configured pipeline or of `estimator` (a baseline) on the same folds.
 
     Every metric keeps its sign (an r2 below zero stays below zero); a metric that is
-    undefined on a fold (AUC of a fold missing a class) is NaN for the whole run.
+    undefined on a fold (AUC of a binary fold missing a class; a multiclass AUC
+    averages the classes a fold holds) is NaN for the whole run.
     """
     if settings.train.cv_folds == 0:
         return {}
