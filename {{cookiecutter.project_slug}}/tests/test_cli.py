@@ -146,6 +146,7 @@ def test_contract_infer_names_a_column_with_too_many_values(
     [
         (["data/raw/absent.csv", "--target", "y"], "not found"),
         (["data/raw/tests_wine.txt", "--target", "y"], ".csv or .parquet"),
+        (["data/raw/header_only.csv", "--target", "Cultivar"], "no rows"),
         (["data/raw/tests_wine.csv", "--target", "Cultivr"], "--target"),
         (
             ["data/raw/tests_wine.csv", "--target", "Cultivar", "--ignore", "Nope"],
@@ -154,8 +155,24 @@ def test_contract_infer_names_a_column_with_too_many_values(
     ],
 )
 def test_contract_infer_exits_1_on_bad_input(wine_csv, conf_copy, capsys, args, says):
+    header = wine_csv.with_name("header_only.csv")
+    header.write_text(wine_csv.read_text().splitlines()[0] + "\n")
     assert infer(conf_copy, *args) == 1
     assert says in capsys.readouterr().err
+
+
+def test_contract_infer_names_the_line_of_a_file_it_cannot_read(
+    wine_csv, conf_copy, capsys
+):
+    latin1 = wine_csv.with_name("exported.csv")
+    latin1.write_bytes(
+        "Region,Cultivar\nCura\u00e7ao,a\nBord\u00e9aux,b\n".encode("cp1252")
+    )
+    assert infer(conf_copy, str(latin1), "--target", "Cultivar") == 1
+    err = capsys.readouterr().err
+    assert f"error: {latin1}, line 2: not UTF-8 text (byte 0xe7)" in err
+    assert "Traceback" not in err
+    assert not (conf_copy / "data" / "exported.yaml").exists()
 
 
 def test_contract_infer_needs_a_target(wine_csv, conf_copy):

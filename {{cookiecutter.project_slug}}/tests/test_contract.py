@@ -9,6 +9,7 @@ import pytest
 from {{ cookiecutter.package_name }} import contract
 from {{ cookiecutter.package_name }}.errors import (
     ContractError,
+    DataFileError,
     DataValidationError,
 )
 from {{ cookiecutter.package_name }}.settings import Contract
@@ -311,3 +312,39 @@ def test_infer_refuses_a_target_it_cannot_find_or_learn():
     frame.loc[3, "Churned"] = None
     with pytest.raises(ContractError, match="row 4"):
         contract.infer(frame, "Churned", ignore=["Customer ID"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("empty.csv", b"", "is empty (0 bytes)"),
+        ("empty.parquet", b"", "is empty (0 bytes)"),
+        ("blank.csv", b"\n\n", "no header line"),
+        ("ragged.csv", b"a,b,y\n1,2,0\n1,2,3,4\n", "line 3: 4 values where"),
+        ("latin1.csv", "a,city,y\n1,Krak\u00f3w,0\n".encode("latin-1"), "line 2"),
+        ("twice.csv", b"a,a,y\n1,2,0\n", "'a' named more than once"),
+        ("broken.parquet", b"PAR1 not really", "not a readable Parquet file"),
+    ],
+)
+def test_a_file_that_is_not_a_table_is_refused_with_its_line(
+    tmp_path, name, content, says
+):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataFileError) as refused:
+        contract.read_table(path)
+    assert str(path) in str(refused.value)
+    assert says in str(refused.value)
+    if name == "latin1.csv":
+        assert "not UTF-8 text (byte 0xf3)" in str(refused.value)
+
+
+def test_a_column_named_twice_in_parquet_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "twice.parquet"
+    table = pa.table([pa.array([1.0]), pa.array([2.0]), pa.array([0])], ["a", "a", "y"])
+    pq.write_table(table, path)
+    with pytest.raises(DataFileError, match="'a' named more than once"):
+        contract.read_table(path)

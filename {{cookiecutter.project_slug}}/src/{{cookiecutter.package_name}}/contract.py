@@ -7,7 +7,9 @@ its column and row), the frame the model pipeline reads, a real example row, and
 contract inferred from a file (`python -m <package> contract infer`).
 """
 
+import csv
 import math
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ContractError, DataValidationError
+from .errors import ContractError, DataFileError, DataValidationError
 from .settings import Contract, Feature
 
 # Values beyond float32's range become infinite in the model (ONNX runs in float32).
@@ -56,12 +58,34 @@ SHOWN_PROBLEMS = 20
 
 
 def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file; categoricals and string labels stay text."""
+    """Read a CSV or Parquet file; categoricals and string labels stay text.
+
+    A file that is not a table is refused (DataFileError) with its line: empty, not
+    UTF-8, a line with more values than the header, a column named twice (pandas
+    would rename the second `name.1`). A header without rows is `validate`'s to refuse.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found.")
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{path} is empty (0 bytes).")
     if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        try:
+            _columns_once(path, pq.read_schema(path).names)
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is both
+            raise DataFileError(
+                f"{path} is not a readable Parquet file: {exc}"
+            ) from exc
+    else:
+        frame = _read_csv(path, contract)
+    return frame
+
+
+def _read_csv(path: Path, contract: Contract | None) -> pd.DataFrame:
+    """`pd.read_csv` (text kept text), its failures named by file and line."""
     text = {}
     if contract is not None:
         text = {
@@ -71,7 +95,46 @@ def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
         }
         if contract.classes and isinstance(contract.classes[0], str):
             text[contract.target] = "string"
-    return pd.read_csv(path, dtype=text)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as lines:
+            _columns_once(path, next(csv.reader(lines), []))
+        return pd.read_csv(path, dtype=text)
+    except UnicodeDecodeError as exc:
+        # The decoder's offset is within a chunk: find the first bad byte itself.
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+            start = exc.start
+        except UnicodeDecodeError as bad:
+            start = bad.start
+        line = raw[:start].count(b"\n") + 1
+        raise DataFileError(
+            f"{path}, line {line}: not UTF-8 text (byte {raw[start]:#x}): "
+            "save it as UTF-8 (a spreadsheet's CSV UTF-8), or convert it, e.g. "
+            "`iconv -f latin1 -t utf-8`."
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataFileError(f"{path} has no header line.") from exc
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found is None:
+            raise DataFileError(f"{path} is not a readable CSV file: {exc}") from exc
+        expected, line, saw = found.groups()
+        raise DataFileError(
+            f"{path}, line {line}: {saw} values where the header has {expected} "
+            "columns: a comma in a value that is not quoted? Quote that value or fix "
+            "the line."
+        ) from exc
+
+
+def _columns_once(path: Path, names: list[str]) -> None:
+    """Refuse a header that names a column twice."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise DataFileError(
+            f"{path}: column(s) {', '.join(map(repr, twice))} named more than once in "
+            "the header: rename one of each."
+        )
 
 
 def check_columns(
@@ -374,6 +437,8 @@ def infer(
     text target or one with at most `max_classes` whole-number values.
     """
     ignore = list(ignore)
+    if frame.empty:
+        raise ContractError("the file has a header but no rows: nothing to infer from.")
     if target not in frame.columns:
         raise ContractError(
             f"--target: no column {target!r} in the file (its columns: "

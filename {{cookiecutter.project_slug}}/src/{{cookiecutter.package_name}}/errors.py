@@ -15,3 +15,8 @@ class DataValidationError(StageError, ValueError):
 
 class ContractError(StageError, ValueError):
     """A contract does not fit its file (target or column absent, too many values)."""
+
+
+class DataFileError(StageError, ValueError):
+    """A data file cannot be read as a table: empty, not UTF-8, a malformed line, a
+    column named twice; the message names the file and the line."""
