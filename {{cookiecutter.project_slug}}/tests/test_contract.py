@@ -314,6 +314,39 @@ def test_infer_refuses_a_target_it_cannot_find_or_learn():
         contract.infer(frame, "Churned", ignore=["Customer ID"])
 
 
+def test_infer_refuses_a_column_without_values_naming_it():
+    frame = user_file().assign(**{"Fax number": np.nan})
+    with pytest.raises(ContractError) as excinfo:
+        contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert "'Fax number' hold no value at all" in str(excinfo.value)
+    assert "--ignore" in str(excinfo.value)
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID", "Fax number"])
+    assert "Fax number" not in terms["features"]
+
+
+def test_infer_names_the_typo_in_a_column_of_numbers(caplog):
+    # Read as text because of one cell: it would be taken for categories, or refused
+    # as an id (60 distinct values); the cell at fault is what to name.
+    frame = user_file()
+    frame["Spend"] = frame["Spend"].astype(str)
+    frame.loc[17, "Spend"] = "n/a?"
+    with pytest.raises(ContractError) as excinfo:
+        contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert "'Spend' (row 18 'n/a?') hold numbers but for these values" in str(
+        excinfo.value
+    )
+    few = frame.head(40)  # 40 distinct values: fewer than max_categories, still numbers
+    with pytest.raises(ContractError, match=r"'Spend' \(row 18 'n/a\?'\)"):
+        contract.infer(few, "Churned", ignore=["Customer ID"])
+    # With few distinct values it can be a category (sizes 1, 2, 3 and XL): a warning.
+    frame = user_file()
+    frame["Size"] = frame["Segment"].astype(str)
+    frame.loc[4, "Size"] = "XL"
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID", "Spend"])
+    assert terms["features"]["Size"]["kind"] == "categorical"
+    assert "'Size' is numbers but for row 5 'XL'" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [

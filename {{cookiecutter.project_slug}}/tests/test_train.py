@@ -129,6 +129,17 @@ def test_a_declared_class_without_training_rows_is_a_contract_error(wine):
     assert not settings.paths.model_file.exists()
 
 
+def test_a_feature_without_values_in_the_training_split_is_a_contract_error(wine):
+    settings = wine()
+    data.run(settings)
+    features.run(settings)
+    rows, target = split(settings, "train")
+    name = next(n for n, f in settings.data.features.items() if f.kind == "numeric")
+    rows[name] = float("nan")
+    with pytest.raises(ContractError, match=f"features: '{name}' has no value"):
+        train.check_rows(settings, rows, target)
+
+
 def test_cross_validation_can_be_turned_off(make_settings):
     settings = make_settings("train.cv_folds=0")
     data.run(settings)

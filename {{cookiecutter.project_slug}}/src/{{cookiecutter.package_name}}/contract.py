@@ -8,6 +8,7 @@ contract inferred from a file (`python -m <package> contract infer`).
 """
 
 import csv
+import logging
 import math
 import re
 import warnings
@@ -53,6 +54,10 @@ warnings.filterwarnings(
     message="PySpark does not yet fully support pandas",
     category=FutureWarning,
 )
+log = logging.getLogger(__name__)
+# A text column of numbers but for a few cells, with more distinct values than this,
+# is taken for numbers with typos (infer names the cells), not for categories.
+NUMBER_LIKE_CATEGORIES = 10
 # Problems listed in one error message; the count of the rest follows.
 SHOWN_PROBLEMS = 20
 
@@ -477,15 +482,40 @@ def infer(
     elif not numeric_target:
         raise ContractError(f"--task regression: column {target!r} is not numeric.")
     features = {}
-    too_many = []
+    too_many, empty, typos = [], [], []
     for name in frame.columns:
         if name == target or name in ignore:
             continue
+        if frame[name].isna().all():
+            empty.append(repr(name))
+            continue
         spec, distinct = _infer_feature(frame[name], max_categories)
+        odd = _not_numbers(frame[name])
+        if odd and (spec is None or distinct > NUMBER_LIKE_CATEGORIES):
+            # A typo in a column of numbers, not categories such as 1, 2, 3, XL.
+            typos.append(f"{name!r} ({odd})")
+            continue
+        if odd:
+            log.warning(
+                "column %r is numbers but for %s: read as categories; if it holds "
+                "numbers, fix or empty those cells and infer again.",
+                name,
+                odd,
+            )
         if spec is None:
             too_many.append(f"{name!r} ({distinct} values)")
             continue
         features[str(name)] = spec
+    if empty:
+        raise ContractError(
+            f"column(s) {', '.join(empty)} hold no value at all: nothing to learn. "
+            'Leave them out with --ignore (make contract: IGNORE="a,b").'
+        )
+    if typos:
+        raise ContractError(
+            f"column(s) {'; '.join(typos)} hold numbers but for these values: fix or "
+            "empty those cells (an empty cell is a missing value) and infer again."
+        )
     if too_many:
         raise ContractError(
             f"column(s) {', '.join(too_many)} hold more than {max_categories} distinct "
@@ -497,6 +527,24 @@ def infer(
         raise ContractError("no feature column left: the file has only the target.")
     contract["features"] = features
     return contract
+
+
+def _not_numbers(column: pd.Series, shown: int = 5) -> str:
+    """The rows of a text column that is numbers but for at most one value in 20
+    (rows from 1, as validation counts), e.g. "row 18 'n/a?'"; "" for any other."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return ""
+    values = column.dropna()
+    values = values[values.astype(str) != MISSING_CATEGORY]
+    if len(values) < 20:
+        return ""
+    numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    odd = values[numbers.isna()]
+    if odd.empty or len(odd) > len(values) // 20:
+        return ""
+    rows = [column.index.get_loc(index) + 1 for index in odd.index[:shown]]
+    where = ", ".join(f"row {row} {value!r}" for row, value in zip(rows, odd))
+    return where + (f" and {len(odd) - shown} more" if len(odd) > shown else "")
 
 
 def _infer_feature(column: pd.Series, max_categories: int) -> tuple[dict | None, int]:

@@ -85,8 +85,16 @@ def cross_validation_metrics(
     }
 
 
-def check_classes(settings: Settings, target: pd.Series) -> None:
-    """Every declared class must have training rows: a model cannot learn it else."""
+def check_rows(settings: Settings, features: pd.DataFrame, target: pd.Series) -> None:
+    """Every feature needs a value and every declared class a row in the training
+    split: a model cannot learn them else. (scikit-learn's imputers drop a column
+    without values, the ONNX converter keeps it: their outputs would differ.)"""
+    empty = [str(name) for name in features.columns if features[name].isna().all()]
+    if empty:
+        raise ContractError(
+            f"features: {', '.join(map(repr, empty))} has no value in the training "
+            "split: leave it out of the contract (ignore), or add data for it."
+        )
     if settings.data.task != "classification":
         return
     absent = [c for c in settings.data.classes if not (target == c).any()]
@@ -102,7 +110,7 @@ def run(settings: Settings) -> TrainResult:
     data = settings.data
     rows = read_split(data, settings.paths.train_data)
     features, target = contract.split_xy(data, rows)
-    check_classes(settings, target)
+    check_rows(settings, features, target)
     cv_metrics = cross_validation_metrics(settings, features, target)
     undefined = [name for name, value in cv_metrics.items() if math.isnan(value)]
     if undefined:

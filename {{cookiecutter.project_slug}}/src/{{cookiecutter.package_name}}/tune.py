@@ -459,7 +459,7 @@ def run(
     features, target = contract.split_xy(
         settings.data, read_split(settings.data, settings.paths.train_data)
     )
-    train.check_classes(settings, target)
+    train.check_rows(settings, features, target)
     task = for_contract(settings.data)
     metric = f"cv_{task.primary(settings.train.primary_metric)}"
     study = open_study(settings, search)
