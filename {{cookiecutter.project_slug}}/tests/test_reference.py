@@ -123,6 +123,35 @@ def test_psi_is_zero_for_equal_shares_and_alerts_on_a_shift():
     assert shifted["flag"] < reference.PSI_WARN
 
 
+def test_a_categorical_of_many_values_is_binned_by_its_most_frequent():
+    # 300 cities, a window of 400 rows drawn like the training rows: with a bin per
+    # city most bins are empty in the window, and PSI read that as drift (1.5).
+    rng = np.random.default_rng(2)
+    cities = [f"city {index:03d}" for index in range(300)]
+    weights = rng.dirichlet(np.ones(len(cities)))
+    terms = Contract(
+        task="regression",
+        target="y",
+        features={"city": Feature(kind="categorical", categories=cities)},
+    )
+    rows = pd.DataFrame({"city": rng.choice(cities, 2000, p=weights)})
+    profile = reference.build(terms, rows, rng.normal(size=2000), "d", "s")
+    kept = profile["features"]["city"]["categories"]
+    counts = rows["city"].value_counts()
+    assert len(kept) == reference.CATEGORY_BINS
+    assert kept == [city for city in cities if city in kept]  # the contract's order
+    assert counts[kept].min() >= counts.drop(kept).max()
+    others = profile["features"]["city"]["shares"][-1]
+    assert others == pytest.approx(1 - counts[kept].sum() / 2000)
+
+    loaded = reference.Reference.from_dict(json.loads(json.dumps(profile)))
+    window = pd.DataFrame({"city": rng.choice(cities, 400, p=weights)})
+    assert loaded.drift(window)["city"] < reference.PSI_WARN
+    rare = counts.index[-20:].tolist()  # traffic from cities training rarely saw
+    shifted = pd.DataFrame({"city": rng.choice(rare, 400)})
+    assert loaded.drift(shifted)["city"] > reference.PSI_ALERT
+
+
 def test_a_profile_of_another_version_is_refused():
     with pytest.raises(ValueError, match="version"):
         reference.Reference.from_dict({"version": 99})
