@@ -95,8 +95,9 @@ def numeric_profile(values: Any, bins: int = 10) -> dict[str, Any]:
 def categorical_profile(
     values: Any, categories: list, bins: int = CATEGORY_BINS
 ) -> dict[str, Any]:
-    """FEATURE of categories: a share per category (the `bins` most frequent in
-    `values` when there are more), one for any other, missing."""
+    """FEATURE of categories: every category, a share per category (per binned one:
+    the `bins` most frequent in `values` when there are more), one for any other,
+    missing."""
     profile = {"kind": "categorical", "categories": list(categories)}
     index = _category_bins(profile, values)
     present = index[index != MISSING]
@@ -104,16 +105,22 @@ def categorical_profile(
     if len(categories) > bins:
         # Stable: of equally frequent categories, the contract's order decides.
         kept = np.sort(np.argsort(-counts[:-1], kind="stable")[:bins])
-        profile["categories"] = [categories[i] for i in kept]
+        profile["binned"] = [categories[i] for i in kept]
         counts = np.append(counts[kept], counts.sum() - counts[kept].sum())
     profile["shares"] = _shares(counts)
     profile["missing"] = float((index == MISSING).mean()) if len(index) else 0.0
     return profile
 
 
+def binned(item: dict) -> list:
+    """The categories of a categorical FEATURE that have a bin of their own, in the
+    order of its shares (the last share is every other value's)."""
+    return item.get("binned", item["categories"])
+
+
 def _category_bins(profile: dict, values: Any) -> np.ndarray:
-    """Bin of each value: its category's index, len(categories) for any other."""
-    lookup = {category: i for i, category in enumerate(profile["categories"])}
+    """Bin of each value: its binned category's index, the last bin for any other."""
+    lookup = {category: i for i, category in enumerate(binned(profile))}
     other = len(lookup)
     seen: dict[Any, int] = {}  # a window repeats few values: decide each once
 
