@@ -302,6 +302,33 @@ def test_missing_column_stops_with_its_name(trained, tmp_path):
         predict.run(trained, source, tmp_path / "out.csv")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_input_columns_named_as_outputs_are_refused_before_writing(
+    trained, tmp_path, capsys, suffix
+):
+    outputs = outputs_of(trained)
+    rows = read_text(trained.paths.test_data).head(3)
+    rows["prediction"] = "old"
+    rows[outputs[-1]] = "0.5"  # a probability_<class> column, if any
+    source = tmp_path / f"rows{suffix}"
+    if suffix == ".csv":
+        rows.to_csv(source, index=False)
+    else:
+        rows.to_parquet(source, index=False)
+    output = tmp_path / f"scored{suffix}"
+    args = ["--config-dir", str(CONFIG_DIR), "--output", str(output)]
+
+    assert main(["predict", "--input", str(source), *args]) == 1
+
+    error = capsys.readouterr().err
+    for name in {"prediction", outputs[-1]}:
+        assert repr(name) in error
+    assert "rename them in the input" in error
+    assert not output.exists() and not (tmp_path / "scored.rejects.csv").exists()
+    with pytest.raises(predict.BatchInputError, match="'prediction'"):
+        predict.score_frame(predict.load_scorer(trained), rows, 2)
+
+
 def test_unknown_format_and_empty_file_are_refused(trained, tmp_path):
     with pytest.raises(predict.BatchInputError, match=r"\.csv or \.parquet"):
         predict.run(trained, trained.paths.test_data, tmp_path / "out.json")

@@ -12,7 +12,8 @@ spellings are missing, as when training reads a file). Each chunk is checked aga
 the contract the model was trained on (it travels with the model) with one vectorised
 check per contract column; rows that break it are not dropped silently: each is
 reported with its line number and written, with the reason, to a rejects file. Columns
-beyond the contract's (an id, the target) pass through as they were read.
+beyond the contract's (an id, the target) pass through as they were read; a file with
+a column named as one scoring adds (`prediction`, `probability_<class>`) is refused.
 `score_table` scores one chunk as an Arrow table (the Spark engine's tasks call its
 parts, `check`, `outputs` and `assemble`); `score_frame` is the same scoring on a
 pandas frame.
@@ -456,14 +457,9 @@ def assemble(
     keep = ~checked.bad
     scored = table if keep.all() else table.filter(pa.array(keep))
     if len(checked.features):
+        # `require_columns` refused input columns of these names: none is replaced.
         for name, values in scores.items():
-            column = _arrow(np.asarray(values))
-            if name in scored.column_names:  # an input column of that name
-                scored = scored.set_column(
-                    scored.column_names.index(name), name, column
-                )
-            else:
-                scored = scored.append_column(name, column)
+            scored = scored.append_column(name, _arrow(np.asarray(values)))
     lines = [*chunk.lines[checked.bad].tolist(), *(n for n, _ in chunk.malformed)]
     errors = [*checked.errors, *(error for _, error in chunk.malformed)]
     rows = table.filter(pa.array(checked.bad))
@@ -501,7 +497,7 @@ def score_frame(
     line `first_line + i`. Returns (the valid rows with the task's output columns
     added, the rejected rows with `line` and `error` first).
     """
-    _require_columns(scorer.contract, frame.columns, "the frame")
+    require_columns(scorer, frame.columns, "the frame")
     table = _to_arrow(frame)
     checked = check(scorer.contract, table)
     keep = ~checked.bad
@@ -516,15 +512,34 @@ def score_frame(
     return scored, rejected
 
 
-def _require_columns(terms: Contract, columns, source: object) -> None:
-    """Refuse input without every contract column, naming the missing ones."""
+def require_columns(
+    scorer: Scorer, columns, source: object, error: type[StageError] = BatchInputError
+) -> None:
+    """Refuse input without every contract column, naming the missing ones, or with
+    a column of a name scoring adds (`prediction`, `probability_<class>`): its values
+    would be lost in the output. `error`: the exception raised (the Spark engine's)."""
     present = set(map(str, columns))
-    missing = [name for name in terms.feature_names if name not in present]
+    missing = [name for name in scorer.contract.feature_names if name not in present]
     if missing:
-        raise BatchInputError(
+        raise error(
             f"{source}: missing column(s) "
             f"{', '.join(map(repr, missing))} of the model's contract."
         )
+    clashing = [name for name in scorer.output_columns if name in present]
+    if clashing:
+        raise error(
+            f"{source}: column(s) {', '.join(map(repr, clashing))} would be "
+            f"overwritten by the column(s) scoring adds "
+            f"({', '.join(scorer.output_columns)}): rename them in the input. "
+            "Nothing was written."
+        )
+
+
+def _columns(path: Path) -> list[str]:
+    """The file's column names, as its chunks name them."""
+    if _format(path) == ".parquet":
+        return pq.read_schema(path).names
+    return _pandas_names(_header(path))
 
 
 def _cores() -> int:
@@ -664,6 +679,8 @@ def run(
     _format(destination)
     rejects = Path(rejects or destination.with_name(f"{destination.stem}.rejects.csv"))
     scorer = load_scorer(settings)
+    # Refused before anything is written or removed.
+    require_columns(scorer, _columns(source), source)
     total, quoted = _scan(source)
     destination.parent.mkdir(parents=True, exist_ok=True)
     rejects.unlink(missing_ok=True)
@@ -672,10 +689,9 @@ def run(
     schema = None
 
     def first(chunk: Chunk) -> Chunk:
-        """Reader thread: the chunk, its columns checked once (the first chunk)."""
+        """Reader thread: the chunk; the first one's columns kept (`schema`)."""
         nonlocal schema
         if schema is None:
-            _require_columns(scorer.contract, chunk.table.column_names, source)
             schema = chunk.table.schema
         return chunk
 
