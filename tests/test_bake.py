@@ -350,7 +350,8 @@ def test_dockerignore_keeps_data_and_environments_out(baked):
 def test_git_ignores_data_but_keeps_what_tracks_it(baked):
     """A dataset dropped in data/raw/ is never committed by `git add .`, before or
     after the first pipeline; with DVC the .dvc file that tracks it is kept, and so
-    are the metrics, but not what load tests and monitoring write in reports/."""
+    are the metrics, but not what load tests and monitoring write in reports/, nor
+    the page `dvc plots show` writes in dvc_plots/ (a DVC bake's only)."""
     answers, project = baked
     data = ["data/raw/customers.csv", "data/raw/2026/orders.parquet", "data/raw/X.CSV"]
     kept = ["data/raw/customers.csv.dvc", "data/raw/.gitignore", "reports/metrics.json"]
@@ -361,6 +362,12 @@ def test_git_ignores_data_but_keeps_what_tracks_it(baked):
     if answers["use_dvc"] == "no":
         data += kept  # no DVC: data/raw/ and reports/ are outputs, not for git
         kept = []
+    if answers["use_dvc"] == "yes":
+        data += ["dvc_plots/index.html"]
+    else:
+        kept += ["dvc_plots/index.html"]
+        rules = (project / ".gitignore").read_text(encoding="utf-8")
+        assert "dvc_plots" not in rules
     result = run(["git", "check-ignore", "--no-index", *data, *kept], cwd=project)
     assert sorted(result.stdout.split()) == sorted(data)
 
