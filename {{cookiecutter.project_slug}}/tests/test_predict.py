@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -270,6 +272,37 @@ def test_parquet_in_and_out(trained, tmp_path):
     assert_scored_like(trained, scored, rows)
 
 
+def test_a_csv_scored_into_parquet_gets_typed_feature_columns(mixed, tmp_path):
+    source = tmp_path / "rows.csv"
+    rows = read_text(mixed.paths.test_data)
+    rows.insert(0, "Plant ID", [f"X{index}" for index in range(len(rows))])
+    rows.to_csv(source, index=False)
+    parquet, text = tmp_path / "scored.parquet", tmp_path / "scored.csv"
+
+    predict.run(mixed, source, parquet, chunk_size=7)
+    predict.run(mixed, source, text, chunk_size=7)
+
+    schema = pq.read_schema(parquet)
+    kinds = {
+        "numeric": pa.float64(),
+        "integer": pa.int64(),
+        "boolean": pa.bool_(),
+        "categorical": pa.string(),
+    }
+    for name, feature in mixed.data.features.items():
+        assert schema.field(name).type == kinds[feature.kind], name
+    assert schema.field("Plant ID").type == pa.string()  # not a feature: as read
+    scored = pd.read_parquet(parquet)
+    typed = contract.read_table(source, mixed.data)
+    for name, feature in mixed.data.features.items():
+        if feature.kind == "numeric":
+            np.testing.assert_array_equal(scored[name], typed[name])
+        elif feature.kind in ("integer", "boolean"):
+            assert scored[name].tolist() == typed[name].astype(int).tolist(), name
+    # A CSV output keeps the text as it was read.
+    assert read_text(text)[list(rows.columns)].equals(read_text(source))
+
+
 def test_the_target_column_is_not_needed(trained, tmp_path):
     rows = read_text(trained.paths.test_data).drop(columns=[trained.data.target])
     source = tmp_path / "rows.csv"
@@ -460,7 +493,7 @@ def test_a_large_file_is_scored_in_chunks_with_true_line_numbers(trained, tmp_pa
     assert list(rejects["line"]) == [str(row + 2) for row in bad]
     scored = pd.read_parquet(output)
     kept = rows.drop(index=bad)
-    assert list(scored[first]) == list(kept[first])
+    assert list(scored[first]) == kept[first].astype(float).tolist()  # typed
     typed = contract.read_table(source, trained.data).drop(index=bad)
     assert_scored_like(trained, scored, typed)
 

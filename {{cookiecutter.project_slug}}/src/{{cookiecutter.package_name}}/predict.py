@@ -436,6 +436,25 @@ def _arrow(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
+def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
+    """`table` with its text columns of numbers and booleans as their checked values."""
+    for name, feature in terms.features.items():
+        index = table.column_names.index(name)
+        kind = table.schema.field(index).type
+        if feature.kind == "categorical" or not _is_text(kind):
+            continue
+        number = values[name].to_numpy(dtype=np.float64)
+        absent = np.isnan(number)
+        if feature.kind == "numeric":
+            column = pa.array(number, mask=absent)
+        elif feature.kind == "integer":
+            column = pa.array(np.where(absent, 0, number).astype(np.int64), mask=absent)
+        else:
+            column = pa.array(number == 1.0, mask=absent)
+        table = table.set_column(index, name, column)
+    return table
+
+
 def score_table(scorer: Scorer, chunk: Chunk) -> tuple[pa.Table, pa.Table]:
     """(scored rows: its columns + the outputs, rejects: line, error, its columns)."""
     checked = check(scorer.contract, chunk.table)
@@ -450,12 +469,23 @@ def outputs(scorer: Scorer, checked: Checked) -> dict[str, np.ndarray]:
 
 
 def assemble(
-    chunk: Chunk, checked: Checked, scores: dict[str, np.ndarray]
+    chunk: Chunk,
+    checked: Checked,
+    scores: dict[str, np.ndarray],
+    contract_types: Contract | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """The scored rows (the valid ones + `scores`) and the rejects of a chunk."""
+    """The scored rows (the valid ones + `scores`) and the rejects of a chunk.
+
+    With `contract_types`, the scored rows' feature columns read as text (a CSV's)
+    take their contract kind's type, from the checked values: float64, int64, bool
+    (categoricals stay text). A Parquet output gets typed columns; a CSV output
+    keeps the text as it was read.
+    """
     table = chunk.table
     keep = ~checked.bad
     scored = table if keep.all() else table.filter(pa.array(keep))
+    if contract_types is not None and len(checked.features):
+        scored = _typed(scored, contract_types, checked.features)
     if len(checked.features):
         # `require_columns` refused input columns of these names: none is replaced.
         for name, values in scores.items():
@@ -685,6 +715,8 @@ def run(
     destination.parent.mkdir(parents=True, exist_ok=True)
     rejects.unlink(missing_ok=True)
     output, rejected_rows = _Writer(destination), _Writer(rejects)
+    # Parquet holds types: the features' own, not the text a CSV gave them.
+    typed = scorer.contract if output.kind == ".parquet" else None
     counts = {"rows": 0, "scored": 0, "rejected": 0}
     schema = None
 
@@ -703,7 +735,7 @@ def run(
     def written(item: tuple) -> None:
         """Writer thread: the scored rows and the rejects, appended; the counts."""
         chunk = item[0]
-        scored, rejected = assemble(*item)
+        scored, rejected = assemble(*item, contract_types=typed)
         if scored.num_rows:
             output.write(scored)
         if rejected.num_rows:
