@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -283,15 +282,10 @@ def test_a_csv_scored_into_parquet_gets_typed_feature_columns(mixed, tmp_path):
     predict.run(mixed, source, text, chunk_size=7)
 
     schema = pq.read_schema(parquet)
-    kinds = {
-        "numeric": pa.float64(),
-        "integer": pa.int64(),
-        "boolean": pa.bool_(),
-        "categorical": pa.string(),
-    }
+    kinds = {"numeric": "double", "integer": "int64", "boolean": "bool"}
     for name, feature in mixed.data.features.items():
-        assert schema.field(name).type == kinds[feature.kind], name
-    assert schema.field("Plant ID").type == pa.string()  # not a feature: as read
+        assert str(schema.field(name).type) == kinds.get(feature.kind, "string"), name
+    assert str(schema.field("Plant ID").type) == "string"  # not a feature: as read
     scored = pd.read_parquet(parquet)
     typed = contract.read_table(source, mixed.data)
     for name, feature in mixed.data.features.items():

@@ -436,8 +436,18 @@ def _arrow(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
+# The type of a feature column read as text, once checked, in a typed output.
+FEATURE_TYPES = {
+    "numeric": pa.float64(),
+    "integer": pa.int64(),
+    "boolean": pa.bool_(),
+    "categorical": pa.string(),
+}
+
+
 def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
-    """`table` with its text columns of numbers and booleans as their checked values."""
+    """`table` with its text columns of numbers and booleans as their checked values
+    (typed as FEATURE_TYPES says)."""
     for name, feature in terms.features.items():
         index = table.column_names.index(name)
         kind = table.schema.field(index).type
@@ -445,13 +455,10 @@ def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
             continue
         number = values[name].to_numpy(dtype=np.float64)
         absent = np.isnan(number)
-        if feature.kind == "numeric":
-            column = pa.array(number, mask=absent)
-        elif feature.kind == "integer":
-            column = pa.array(np.where(absent, 0, number).astype(np.int64), mask=absent)
-        else:
-            column = pa.array(number == 1.0, mask=absent)
-        table = table.set_column(index, name, column)
+        if feature.kind == "boolean":
+            number = number == 1.0
+        column = pa.array(np.where(absent, 0, number), mask=absent)
+        table = table.set_column(index, name, column.cast(FEATURE_TYPES[feature.kind]))
     return table
 
 
