@@ -1,6 +1,7 @@
 """The data contract: validation names column and row; inference proposes a contract."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -312,6 +313,30 @@ def test_infer_refuses_a_target_it_cannot_find_or_learn():
     frame.loc[3, "Churned"] = None
     with pytest.raises(ContractError, match="row 4"):
         contract.infer(frame, "Churned", ignore=["Customer ID"])
+
+
+def test_infer_writes_what_to_review_and_warns_of_useless_columns(caplog):
+    import yaml
+
+    frame = user_file().assign(Country="Polska", Row=range(60))
+    frame["Plan"] = frame["Plan"].replace({"gold": "z\u0142oto"})
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert terms["positive_class"] == "yes"  # the default, written out
+    assert "'Country' holds one value ('Polska')" in caplog.text
+    assert "'Row' numbers the rows (0 to 59, each once)" in caplog.text
+    assert "'Age'" not in caplog.text
+    text = contract.contract_yaml(terms, "users", Path("data/raw/users.csv"), 60)
+    assert "z\u0142oto" in text  # as written, not escaped
+    assert "# positive_class:" in text
+    written = yaml.safe_load(text)
+    assert written["positive_class"] == "yes"
+    assert "z\u0142oto" in written["features"]["Plan"]["categories"]
+    Contract.model_validate(
+        {k: v for k, v in written.items() if k not in ("name", "source")}
+    )
+    assert "positive_class" not in contract.infer(
+        user_file(), "Segment", ignore=["Customer ID"]
+    )
 
 
 def test_infer_refuses_a_column_without_values_naming_it():

@@ -479,6 +479,8 @@ def infer(
             raise ContractError(
                 f"column {target!r} has one class only: nothing to learn."
             )
+        if len(contract["classes"]) == 2:  # the default, written out to review
+            contract["positive_class"] = contract["classes"][-1]
     elif not numeric_target:
         raise ContractError(f"--task regression: column {target!r} is not numeric.")
     features = {}
@@ -490,6 +492,7 @@ def infer(
             empty.append(repr(name))
             continue
         spec, distinct = _infer_feature(frame[name], max_categories)
+        _warn_if_useless(frame[name], spec)
         odd = _not_numbers(frame[name])
         if odd and (spec is None or distinct > NUMBER_LIKE_CATEGORIES):
             # A typo in a column of numbers, not categories such as 1, 2, 3, XL.
@@ -527,6 +530,32 @@ def infer(
         raise ContractError("no feature column left: the file has only the target.")
     contract["features"] = features
     return contract
+
+
+def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:
+    """Warn of a column a model cannot learn from: one value, or a row number."""
+    values = column.dropna()
+    if values.nunique() == 1:
+        log.warning(
+            "column %r holds one value (%r): nothing to learn from it; leave it out "
+            "with --ignore.",
+            column.name,
+            values.iloc[0],
+        )
+    elif (
+        spec is not None
+        and spec["kind"] == "integer"
+        and len(values) >= 20
+        and values.is_unique
+        and values.max() - values.min() == len(values) - 1
+    ):
+        log.warning(
+            "column %r numbers the rows (%d to %d, each once): an id? Leave it out "
+            "with --ignore.",
+            column.name,
+            values.min(),
+            values.max(),
+        )
 
 
 def _not_numbers(column: pd.Series, shown: int = 5) -> str:
@@ -585,7 +614,11 @@ def contract_yaml(contract: dict[str, Any], name: str, source: Path, rows: int) 
     for column, spec in features.items():
         key = yaml.safe_dump(column, allow_unicode=True).removesuffix("...\n").strip()
         value = yaml.safe_dump(
-            spec, default_flow_style=True, sort_keys=False, width=10_000
+            spec,
+            default_flow_style=True,
+            sort_keys=False,
+            width=10_000,
+            allow_unicode=True,
         ).strip()
         lines.append(f"  {key}: {value}")
     header = (
@@ -595,4 +628,8 @@ def contract_yaml(contract: dict[str, Any], name: str, source: Path, rows: int) 
         "# (min/max) are what training, the API and batch scoring will accept.\n"
         "# Columns to leave out: ignore.\n"
     )
+    if "positive_class" in contract:
+        header += (
+            "# positive_class: the class ROC AUC, F1, precision and recall score.\n"
+        )
     return header + body + "\n".join(lines) + "\n"
