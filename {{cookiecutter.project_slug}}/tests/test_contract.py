@@ -319,12 +319,13 @@ def test_infer_writes_what_to_review_and_warns_of_useless_columns(caplog):
     import yaml
 
     frame = user_file().assign(Country="Polska", Row=range(60))
+    frame["Garage"] = np.where(np.arange(60) % 2, "yes", None)  # yes or missing
     frame["Plan"] = frame["Plan"].replace({"gold": "z\u0142oto"})
     terms = contract.infer(frame, "Churned", ignore=["Customer ID"])
     assert terms["positive_class"] == "yes"  # the default, written out
     assert "'Country' holds one value ('Polska')" in caplog.text
     assert "'Row' numbers the rows (0 to 59, each once)" in caplog.text
-    assert "'Age'" not in caplog.text
+    assert "'Age'" not in caplog.text and "'Garage'" not in caplog.text
     text = contract.contract_yaml(terms, "users", Path("data/raw/users.csv"), 60)
     assert "z\u0142oto" in text  # as written, not escaped
     assert "# positive_class:" in text
@@ -360,9 +361,14 @@ def test_infer_names_the_typo_in_a_column_of_numbers(caplog):
     assert "'Spend' (row 18 'n/a?') hold numbers but for these values" in str(
         excinfo.value
     )
-    few = frame.head(40)  # 40 distinct values: fewer than max_categories, still numbers
-    with pytest.raises(ContractError, match=r"'Spend' \(row 18 'n/a\?'\)"):
-        contract.infer(few, "Churned", ignore=["Customer ID"])
+    assert "--max-categories" in str(excinfo.value)  # codes, not numbers?
+    # Few enough values for categories (or more allowed): categories, with a warning
+    # naming the cells (sizes 1, 2, 3, XL; codes such as K1A0B1 among digits).
+    for few, options in ((frame.head(40), {}), (frame, {"max_categories": 100})):
+        caplog.clear()
+        terms = contract.infer(few, "Churned", ignore=["Customer ID"], **options)
+        assert terms["features"]["Spend"]["kind"] == "categorical"
+        assert "'Spend' is numbers but for row 18 'n/a?'" in caplog.text
     # With few distinct values it can be a category (sizes 1, 2, 3 and XL): a warning.
     frame = user_file()
     frame["Size"] = frame["Segment"].astype(str)
@@ -381,6 +387,8 @@ def test_infer_names_the_typo_in_a_column_of_numbers(caplog):
         ("ragged.csv", b"a,b,y\n1,2,0\n1,2,3,4\n", "line 3: 4 values where"),
         ("latin1.csv", "a,city,y\n1,Krak\u00f3w,0\n".encode("latin-1"), "line 2"),
         ("twice.csv", b"a,a,y\n1,2,0\n", "'a' named more than once"),
+        ("unnamed.csv", b"a,b,,\n1,2,,\n", "column(s) 3, 4 of the header have no"),
+        ("quoted.csv", b'a,b\n1,"x\ny"\n3,4\n5,6,7\n', "line 5: 3 values where"),
         ("broken.parquet", b"PAR1 not really", "not a readable Parquet file"),
     ],
 )
@@ -404,5 +412,6 @@ def test_a_column_named_twice_in_parquet_is_refused(tmp_path):
     path = tmp_path / "twice.parquet"
     table = pa.table([pa.array([1.0]), pa.array([2.0]), pa.array([0])], ["a", "a", "y"])
     pq.write_table(table, path)
-    with pytest.raises(DataFileError, match="'a' named more than once"):
+    with pytest.raises(DataFileError, match="'a' named more than once") as refused:
         contract.read_table(path)
+    assert "not a readable Parquet file" not in str(refused.value)

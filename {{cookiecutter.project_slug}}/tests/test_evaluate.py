@@ -67,6 +67,24 @@ def test_a_model_other_than_the_one_asked_for_is_not_evaluated(trained):
     assert settings.paths.metrics_file.read_bytes() == before
 
 
+def test_a_model_trained_with_other_parameters_is_not_evaluated(trained):
+    # `make train ARGS="model=random_forest_tuned"`, then evaluate model=random_forest:
+    # the tuned config keeps the model's name.
+    settings = trained("breast_cancer").settings
+    metadata = json.loads(settings.paths.metadata_file.read_text(encoding="utf-8"))
+    trees = metadata["params"]["n_estimators"]
+    evaluate.check_model(settings, metadata)  # the same: nothing to say
+    champion = {
+        **metadata,
+        "params": {k: str(v) for k, v in metadata["params"].items()},
+    }
+    evaluate.check_model(settings, champion)  # parameters back from MLflow's text
+    tuned = {**metadata, "params": {**metadata["params"], "n_estimators": trees + 7}}
+    with pytest.raises(StageError) as refused:
+        evaluate.check_model(settings, tuned)
+    assert f"n_estimators {trees + 7} (trained) vs {trees}" in str(refused.value)
+
+
 def test_evaluate_without_a_model_explains_what_to_run(prepared):
     with pytest.raises(ArtifactError, match="make train"):
         evaluate.run(prepared)

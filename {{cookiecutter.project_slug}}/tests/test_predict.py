@@ -297,6 +297,33 @@ def test_a_csv_scored_into_parquet_gets_typed_feature_columns(mixed, tmp_path):
     assert read_text(text)[list(rows.columns)].equals(read_text(source))
 
 
+def test_parquet_output_has_one_schema_whatever_is_scored(mixed, tmp_path):
+    """Text features typed from a CSV or a Parquet file of text; the same columns
+    when no row is scored; an integer beyond int64's range (the contract allows
+    float32's) is null, not a failed run."""
+    # Without the target: a column that is not a feature keeps the type it is read
+    # with (text from a CSV, pandas' large_string from this Parquet file).
+    rows = read_text(mixed.paths.test_data).drop(columns=["Species"])
+    rows.loc[0, "Stem Count"] = "1e19"
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    rows.to_parquet(tmp_path / "text.parquet", index=False)  # every column text
+    rows.assign(**{"Greenhouse?": "maybe"}).to_csv(tmp_path / "bad.csv", index=False)
+
+    def schema_of(name: str) -> list[tuple[str, str]]:
+        source = tmp_path / name
+        output = tmp_path / f"{source.stem}.scored.parquet"
+        predict.run(mixed, source, output, chunk_size=7)
+        return [(field.name, str(field.type)) for field in pq.read_schema(output)]
+
+    typed = schema_of("rows.csv")
+    assert dict(typed)["Stem Count"] == "int64"
+    assert schema_of("text.parquet") == typed
+    assert schema_of("bad.csv") == typed  # every row rejected
+    scored = pd.read_parquet(tmp_path / "rows.scored.parquet")
+    assert pd.isna(scored.loc[0, "Stem Count"])
+    assert scored["Stem Count"].iloc[1:].notna().all()
+
+
 def test_the_target_column_is_not_needed(trained, tmp_path):
     rows = read_text(trained.paths.test_data).drop(columns=[trained.data.target])
     source = tmp_path / "rows.csv"

@@ -135,9 +135,15 @@ def test_a_feature_without_values_in_the_training_split_is_a_contract_error(wine
     features.run(settings)
     rows, target = split(settings, "train")
     name = next(n for n, f in settings.data.features.items() if f.kind == "numeric")
-    rows[name] = float("nan")
     with pytest.raises(ContractError, match=f"features: '{name}' has no value"):
-        train.check_rows(settings, rows, target)
+        train.check_rows(settings, rows.assign(**{name: float("nan")}), target)
+    # A categorical's missing value is MISSING_CATEGORY in a model frame.
+    name = next(n for n, f in settings.data.features.items() if f.kind == "categorical")
+    with pytest.raises(ContractError, match=f"features: '{name}' has no value"):
+        train.check_rows(
+            settings, rows.assign(**{name: contract.MISSING_CATEGORY}), target
+        )
+    train.check_rows(settings, rows, target)  # as it is: every feature has values
 
 
 def test_cross_validation_can_be_turned_off(make_settings):

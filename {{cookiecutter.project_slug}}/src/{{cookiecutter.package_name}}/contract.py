@@ -55,9 +55,6 @@ warnings.filterwarnings(
     category=FutureWarning,
 )
 log = logging.getLogger(__name__)
-# A text column of numbers but for a few cells, with more distinct values than this,
-# is taken for numbers with typos (infer names the cells), not for categories.
-NUMBER_LIKE_CATEGORIES = 10
 # Problems listed in one error message; the count of the rest follows.
 SHOWN_PROBLEMS = 20
 
@@ -78,12 +75,13 @@ def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         try:
-            _columns_once(path, pq.read_schema(path).names)
-            frame = pd.read_parquet(path)
+            names = pq.read_schema(path).names
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is both
             raise DataFileError(
                 f"{path} is not a readable Parquet file: {exc}"
             ) from exc
+        _columns_once(path, names)
+        frame = pd.read_parquet(path)
     else:
         frame = _read_csv(path, contract)
     return frame
@@ -124,7 +122,8 @@ def _read_csv(path: Path, contract: Contract | None) -> pd.DataFrame:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found is None:
             raise DataFileError(f"{path} is not a readable CSV file: {exc}") from exc
-        expected, line, saw = found.groups()
+        expected, record, saw = found.groups()
+        line = _line_of(path, int(record))
         raise DataFileError(
             f"{path}, line {line}: {saw} values where the header has {expected} "
             "columns: a comma in a value that is not quoted? Quote that value or fix "
@@ -132,8 +131,25 @@ def _read_csv(path: Path, contract: Contract | None) -> pd.DataFrame:
         ) from exc
 
 
+def _line_of(path: Path, record: int) -> int:
+    """The file line that ends CSV record `record` (the header is record 1): a
+    quoted value may hold line breaks."""
+    with path.open(encoding="utf-8-sig", newline="") as lines:
+        reader = csv.reader(lines)
+        for number, _ in enumerate(reader, 1):
+            if number == record:
+                return reader.line_num
+    return record
+
+
 def _columns_once(path: Path, names: list[str]) -> None:
-    """Refuse a header that names a column twice."""
+    """Refuse a header with a column without a name, or one named twice."""
+    blank = [str(number) for number, name in enumerate(names, 1) if not name.strip()]
+    if blank:
+        raise DataFileError(
+            f"{path}: column(s) {', '.join(blank)} of the header have no name (a "
+            "spreadsheet's empty columns?): name them, or delete them."
+        )
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise DataFileError(
@@ -494,8 +510,8 @@ def infer(
         spec, distinct = _infer_feature(frame[name], max_categories)
         _warn_if_useless(frame[name], spec)
         odd = _not_numbers(frame[name])
-        if odd and (spec is None or distinct > NUMBER_LIKE_CATEGORIES):
-            # A typo in a column of numbers, not categories such as 1, 2, 3, XL.
+        if odd and spec is None:
+            # Too many values for categories: numbers with a typo, most likely.
             typos.append(f"{name!r} ({odd})")
             continue
         if odd:
@@ -517,7 +533,8 @@ def infer(
     if typos:
         raise ContractError(
             f"column(s) {'; '.join(typos)} hold numbers but for these values: fix or "
-            "empty those cells (an empty cell is a missing value) and infer again."
+            "empty those cells (an empty cell is a missing value) and infer again; "
+            "if they are codes, not numbers, raise --max-categories (MAX_CATEGORIES=)."
         )
     if too_many:
         raise ContractError(
@@ -535,7 +552,8 @@ def infer(
 def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:
     """Warn of a column a model cannot learn from: one value, or a row number."""
     values = column.dropna()
-    if values.nunique() == 1:
+    # A value or missing is something to learn (the encoders keep which it is).
+    if values.nunique() == 1 and len(values) == len(column):
         log.warning(
             "column %r holds one value (%r): nothing to learn from it; leave it out "
             "with --ignore.",

@@ -8,6 +8,7 @@ from .data import read_split
 from .errors import StageError
 from .settings import Settings
 from .task import for_contract
+from .train import RUNTIME_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +18,35 @@ def load_bundle(settings: Settings) -> artifacts.Bundle:
     return artifacts.Bundle.load(
         settings.paths.model_file, settings.paths.metadata_file
     )
+
+
+def check_model(settings: Settings, metadata: dict) -> None:
+    """Refuse a model file trained as another model than `model=` names, or with
+    other parameters (a `<model>_tuned` config keeps its model's name): evaluation
+    scores the file whatever `model=` says, and must not pass it off as that one."""
+    trained_as = metadata.get("model_name")
+    asked = settings.model.name
+    if trained_as and trained_as != asked:
+        raise StageError(
+            f"{settings.paths.model_file} is a {trained_as} model, not model={asked}: "
+            "train that one first (`make train` with the same ARGS) or evaluate this "
+            f"one with model={trained_as}."
+        )
+    trained = metadata.get("params") or {}
+    wanted = settings.model.model_dump(mode="json", exclude=RUNTIME_KEYS)
+    # str() too: a champion fetched from MLflow has its parameters back from text.
+    differ = [
+        f"{key} {trained[key]!r} (trained) vs {wanted[key]!r}"
+        for key in sorted(set(trained) & set(wanted))
+        if trained[key] != wanted[key] and str(trained[key]) != str(wanted[key])
+    ]
+    if differ:
+        raise StageError(
+            f"{settings.paths.model_file} was trained with other parameters than "
+            f"model={asked} has: {', '.join(differ)}: train that one first (`make "
+            "train` with the same ARGS), or evaluate with the model= and overrides "
+            "it was trained with."
+        )
 
 
 def run(settings: Settings) -> dict[str, float]:
@@ -30,15 +60,7 @@ def run(settings: Settings) -> dict[str, float]:
             + (f" (data={dataset})" if dataset else "")
             + ": retrain (`make train`) or evaluate with the data it was trained on."
         )
-    trained_as = bundle.metadata.get("model_name")
-    if trained_as and trained_as != settings.model.name:
-        # The model in models/ is scored whatever model= says: say so rather than
-        # report its metrics as those of the model asked for.
-        raise StageError(
-            f"{settings.paths.model_file} is a {trained_as} model, not "
-            f"model={settings.model.name}: train that one first (`make train` with "
-            f"the same ARGS) or evaluate this one with model={trained_as}."
-        )
+    check_model(settings, bundle.metadata)
     task = for_contract(bundle.contract)
     test = read_split(bundle.contract, settings.paths.test_data)
     features, target = contract.split_xy(bundle.contract, test)

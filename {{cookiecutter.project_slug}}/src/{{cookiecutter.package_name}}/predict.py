@@ -445,9 +445,13 @@ FEATURE_TYPES = {
 }
 
 
+# int64 holds whole numbers below this; the contract allows float32's range.
+INT64_LIMIT = 2.0**63
+
+
 def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
     """`table` with its text columns of numbers and booleans as their checked values
-    (typed as FEATURE_TYPES says)."""
+    (typed as FEATURE_TYPES says; an integer beyond int64's range is null)."""
     for name, feature in terms.features.items():
         index = table.column_names.index(name)
         kind = table.schema.field(index).type
@@ -455,11 +459,41 @@ def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
             continue
         number = values[name].to_numpy(dtype=np.float64)
         absent = np.isnan(number)
+        if feature.kind == "integer":
+            with np.errstate(invalid="ignore"):
+                absent |= np.abs(number) >= INT64_LIMIT
         if feature.kind == "boolean":
             number = number == 1.0
         column = pa.array(np.where(absent, 0, number), mask=absent)
         table = table.set_column(index, name, column.cast(FEATURE_TYPES[feature.kind]))
     return table
+
+
+def output_type(scorer: Scorer, name: str) -> pa.DataType:
+    """Arrow type of an output column: labels as the contract's classes, else double."""
+    classes = scorer.contract.classes
+    if name == "prediction" and classes:
+        return pa.string() if isinstance(classes[0], str) else pa.int64()
+    return pa.float64()
+
+
+def scored_schema(scorer: Scorer, schema: pa.Schema, typed: bool) -> pa.Schema:
+    """The scored rows' schema, whichever engine, model file or chunk: the input's
+    columns (a text feature column typed as FEATURE_TYPES says, when `typed`), then
+    the output columns."""
+    features = scorer.contract.features
+    fields = [
+        (
+            pa.field(field.name, FEATURE_TYPES[features[field.name].kind])
+            if typed and field.name in features and _is_text(field.type)
+            else field
+        )
+        for field in schema
+    ]
+    outputs = [
+        pa.field(name, output_type(scorer, name)) for name in scorer.output_columns
+    ]
+    return pa.schema([*fields, *outputs])
 
 
 def score_table(scorer: Scorer, chunk: Chunk) -> tuple[pa.Table, pa.Table]:
@@ -491,7 +525,7 @@ def assemble(
     table = chunk.table
     keep = ~checked.bad
     scored = table if keep.all() else table.filter(pa.array(keep))
-    if contract_types is not None and len(checked.features):
+    if contract_types is not None:
         scored = _typed(scored, contract_types, checked.features)
     if len(checked.features):
         # `require_columns` refused input columns of these names: none is replaced.
@@ -744,6 +778,8 @@ def run(
         chunk = item[0]
         scored, rejected = assemble(*item, contract_types=typed)
         if scored.num_rows:
+            if typed is not None:  # Parquet: one schema, whichever model file
+                scored = scored.cast(scored_schema(scorer, schema, typed=True))
             output.write(scored)
         if rejected.num_rows:
             rejected_rows.write(rejected)
@@ -761,9 +797,7 @@ def run(
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")
         if counts["scored"] == 0:  # still write the columns, for whoever reads next
-            names = [*schema.names, *scorer.output_columns]
-            kinds = [*schema.types, *(pa.float64() for _ in scorer.output_columns)]
-            output.write(pa.Table.from_arrays([pa.array([], k) for k in kinds], names))
+            output.write(scored_schema(scorer, schema, typed is not None).empty_table())
     finally:
         output.close()
         rejected_rows.close()
