@@ -78,7 +78,7 @@ def test_a_model_trained_with_other_parameters_is_not_evaluated(trained):
         **metadata,
         "params": {k: str(v) for k, v in metadata["params"].items()},
     }
-    evaluate.check_model(settings, champion)  # parameters back from MLflow's text
+    evaluate.check_model(settings, champion)  # parameters read back as text
     tuned = {**metadata, "params": {**metadata["params"], "n_estimators": trees + 7}}
     with pytest.raises(StageError) as refused:
         evaluate.check_model(settings, tuned)

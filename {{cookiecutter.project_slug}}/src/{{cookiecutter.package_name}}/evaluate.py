@@ -34,7 +34,7 @@ def check_model(settings: Settings, metadata: dict) -> None:
         )
     trained = metadata.get("params") or {}
     wanted = settings.model.model_dump(mode="json", exclude=RUNTIME_KEYS)
-    # str() too: a champion fetched from MLflow has its parameters back from text.
+    # str() too: parameters read back from a tracking store come back as text.
     differ = [
         f"{key} {trained[key]!r} (trained) vs {wanted[key]!r}"
         for key in sorted(set(trained) & set(wanted))
