@@ -454,8 +454,11 @@ def _typed(table: pa.Table, terms: Contract, values: pd.DataFrame) -> pa.Table:
     (typed as FEATURE_TYPES says; an integer beyond int64's range is null)."""
     for name, feature in terms.features.items():
         index = table.column_names.index(name)
-        kind = table.schema.field(index).type
-        if feature.kind == "categorical" or not _is_text(kind):
+        if not _is_text(table.schema.field(index).type):
+            continue
+        if feature.kind == "categorical":  # text already: string, not large_string
+            column = table.column(index).cast(FEATURE_TYPES["categorical"])
+            table = table.set_column(index, name, column)
             continue
         number = values[name].to_numpy(dtype=np.float64)
         absent = np.isnan(number)

@@ -156,13 +156,17 @@ class Classification(Task):
                 present = [
                     i for i, label in enumerate(self.labels) if (y_true == label).any()
                 ]
-                if len(present) < 2:
-                    raise ValueError("fewer than two classes in these rows")
-                auc = np.mean(
-                    [
-                        skm.roc_auc_score(y_true == self.labels[i], probabilities[:, i])
-                        for i in present
-                    ]
+                auc = (
+                    np.mean(
+                        [
+                            skm.roc_auc_score(
+                                y_true == self.labels[i], probabilities[:, i]
+                            )
+                            for i in present
+                        ]
+                    )
+                    if len(present) >= 2
+                    else math.nan
                 )
         except ValueError:  # a class absent from binary rows: AUC is undefined
             auc = math.nan

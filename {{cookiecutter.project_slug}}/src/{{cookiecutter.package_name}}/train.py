@@ -90,8 +90,8 @@ def check_rows(settings: Settings, features: pd.DataFrame, target: pd.Series) ->
     split: a model cannot learn them else. (scikit-learn's imputers drop a column
     without values, the ONNX converter keeps it: their outputs would differ.)"""
     # A model frame holds a missing category as MISSING_CATEGORY, not as NaN.
-    absent = features.isna() | features.isin([contract.MISSING_CATEGORY])
-    empty = [str(name) for name in features.columns if absent[name].all()]
+    missing = features.isna() | features.isin([contract.MISSING_CATEGORY])
+    empty = [str(name) for name in features.columns if missing[name].all()]
     if empty:
         raise ContractError(
             f"features: {', '.join(map(repr, empty))} has no value in the training "
