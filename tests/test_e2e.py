@@ -439,6 +439,13 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
     # Back to conf/: the run cache restores the committed results, byte for byte.
     make(project, "pipeline")
     assert git_changes(project) == set()
+    # make clean removes the model but leaves what git tracks as committed; the run
+    # cache brings the rest back.
+    make(project, "clean")
+    assert not (project / "models" / "model.onnx").exists()
+    assert git_changes(project) == set()
+    make(project, "pipeline")
+    assert git_changes(project) == set() and (project / "models" / "model.onnx").exists()
 
 
 def check_export(project: Path, dataset: str) -> dict:
