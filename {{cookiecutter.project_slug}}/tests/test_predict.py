@@ -208,6 +208,35 @@ def test_bad_rows_are_rejected_with_their_line_numbers(trained, tmp_path):
     assert len(pd.read_csv(output)) == 3
 
 
+def test_input_columns_named_like_the_rejects_own_keep_their_values(trained, tmp_path):
+    number = next(
+        name
+        for name, feature in trained.data.features.items()
+        if feature.kind in ("numeric", "integer") and not feature.nullable
+    )
+    rows = read_text(trained.paths.test_data).head(4)
+    rows.loc[rows.index[2], number] = "abc"
+    rows["line"], rows["error"], rows["_line"] = "L7", "none", "kept"
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+
+    counts = predict.run(trained, source, tmp_path / "scored.csv")
+
+    assert counts == {"rows": 4, "scored": 3, "rejected": 1}
+    with (tmp_path / "scored.rejects.csv").open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split(",")
+    assert header[:2] == ["__line", "_error"] and len(header) == len(set(header))
+    rejects = read_text(tmp_path / "scored.rejects.csv")
+    assert rejects.loc[0, "__line"] == "4"
+    assert rejects.loc[0, "_error"] == f"column '{number}': not a number ('abc')"
+    assert list(rejects.loc[0, ["line", "error", "_line"]]) == ["L7", "none", "kept"]
+    scored = read_text(tmp_path / "scored.csv")
+    assert set(scored["line"]) == {"L7"} and set(scored["_line"]) == {"kept"}
+    _, rejected = predict.score_frame(predict.load_scorer(trained), rows, 2)
+    assert list(rejected.columns[:2]) == ["__line", "_error"]
+    assert list(rejected["__line"]) == [4] and list(rejected["line"]) == ["L7"]
+
+
 def test_every_kind_is_checked_against_the_model_contract(mixed, tmp_path):
     rows = read_text(mixed.paths.test_data).head(12).drop(columns=["Species"])
     rows.insert(0, "Plant ID", [f"X{index}" for index in range(len(rows))])

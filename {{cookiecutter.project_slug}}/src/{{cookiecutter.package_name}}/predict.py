@@ -545,9 +545,24 @@ def assemble(
         rows = pa.concat_tables([rows, blank])
     order = np.argsort(lines, kind="stable")
     reasons = pa.array(errors, pa.string()).take(order)
-    rejected = rows.take(order).add_column(0, "error", reasons)
-    rejected = rejected.add_column(0, "line", pa.array(lines, pa.int64()).take(order))
+    line, error = reject_columns(table.column_names)
+    rejected = rows.take(order).add_column(0, error, reasons)
+    rejected = rejected.add_column(0, line, pa.array(lines, pa.int64()).take(order))
     return scored, rejected
+
+
+def reject_columns(columns, *first: str) -> list[str]:
+    """The names of the columns a rejects file puts before the input's: `first` (the
+    Spark engine's `file`), `line` and `error`, each with `_` put in front while the
+    input has a column of that name, so that no input column is shadowed."""
+    taken = set(map(str, columns))
+    names = []
+    for name in (*first, "line", "error"):
+        while name in taken:
+            name = f"_{name}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
@@ -569,7 +584,8 @@ def score_frame(
 
     `frame` holds the values as read (CSV: text or None; Parquet: typed); row i is
     line `first_line + i`. Returns (the valid rows with the task's output columns
-    added, the rejected rows with `line` and `error` first).
+    added, the rejected rows with `line` and `error` first, named by
+    `reject_columns`).
     """
     require_columns(scorer, frame.columns, "the frame")
     table = _to_arrow(frame)
@@ -581,8 +597,9 @@ def score_frame(
         outputs = {name: np.array([], dtype=float) for name in scorer.output_columns}
     scored = frame[keep].assign(**{name: np.asarray(v) for name, v in outputs.items()})
     rejected = frame[checked.bad].copy()
-    rejected.insert(0, "error", checked.errors)
-    rejected.insert(0, "line", np.flatnonzero(checked.bad) + first_line)
+    line, error = reject_columns(frame.columns)
+    rejected.insert(0, error, checked.errors)
+    rejected.insert(0, line, np.flatnonzero(checked.bad) + first_line)
     return scored, rejected
 
 
