@@ -47,7 +47,7 @@ BAKES = {
 # make targets that exist exactly when their component is on.
 COMPONENT_TARGETS = {
     "use_mlflow": {"mlflow-ui", "promote", "champion"},
-    "use_dvc": {"pipeline"},
+    "use_dvc": {"pipeline", "plots"},
     "use_onnx": {"export-onnx", "benchmark-onnx"},
     "use_fastapi": {"serve", "predict", "bench", "monitor", "canary"},
     "use_locust": {"loadtest"},

@@ -388,6 +388,11 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
         assert f"Running stage '{stage}'" in output
     assert "Promotion of" in output
     assert "Data and pipelines are up to date." in tool(project, "dvc", "status")
+    # The task's plots only: a bare `dvc plots show` would report the other task's.
+    plots = make(project, "plots")
+    assert "failed to load" not in plots, plots
+    page = (project / "dvc_plots" / "index.html").read_text("utf-8")
+    assert "Confusion matrix" in page and "ROC curve" in page
     # The data source is an input tracked with `dvc add`, its .dvc file meant for git;
     # params.yaml as generated is conf/ composed: the pipeline left it unchanged.
     new = git_changes(project)
