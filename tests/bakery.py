@@ -169,7 +169,7 @@ def expected_files(answers: dict) -> set[str]:
                 "test_settings.py",
             )
         }
-        files |= {"benchmarks/serving.py"}
+        files |= {"benchmarks/serving.py", "tests/test_benchmarks.py"}
         # Issue 10, monitoring: the prediction log's reader and `make monitor`.
         files |= {
             f"{src}/predictionlog.py",
