@@ -450,7 +450,9 @@ def check_dvc_pipeline_and_registry(project: Path) -> None:
     assert not (project / "models" / "model.onnx").exists()
     assert git_changes(project) == set()
     make(project, "pipeline")
-    assert git_changes(project) == set() and (project / "models" / "model.onnx").exists()
+    assert (
+        git_changes(project) == set() and (project / "models" / "model.onnx").exists()
+    )
 
 
 def check_export(project: Path, dataset: str) -> dict:
