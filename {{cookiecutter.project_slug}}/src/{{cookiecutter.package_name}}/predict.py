@@ -554,8 +554,9 @@ def assemble(
 def reject_columns(columns, *first: str) -> list[str]:
     """The names of the columns a rejects file puts before the input's: `first` (the
     Spark engine's `file`), `line` and `error`, each with `_` put in front while the
-    input has a column of that name, so that no input column is shadowed."""
-    taken = set(map(str, columns))
+    input has a column of that name in any case (Spark's names ignore case), so that
+    no input column is shadowed."""
+    taken = {str(name).casefold() for name in columns}
     names = []
     for name in (*first, "line", "error"):
         while name in taken:
@@ -604,25 +605,33 @@ def score_frame(
 
 
 def require_columns(
-    scorer: Scorer, columns, source: object, error: type[StageError] = BatchInputError
+    scorer: Scorer,
+    columns,
+    source: object,
+    error: type[StageError] = BatchInputError,
+    any_case: bool = False,
 ) -> None:
     """Refuse input without every contract column, naming the missing ones, or with
     a column of a name scoring adds (`prediction`, `probability_<class>`): its values
-    would be lost in the output. `error`: the exception raised (the Spark engine's)."""
-    present = set(map(str, columns))
-    missing = [name for name in scorer.contract.feature_names if name not in present]
+    would be lost in the output. `error`: the exception raised; `any_case`: names
+    that differ only in case clash too (the Spark engine's, whose names ignore case)."""
+    present = list(map(str, columns))
+    missing = [n for n in scorer.contract.feature_names if n not in set(present)]
     if missing:
         raise error(
             f"{source}: missing column(s) "
             f"{', '.join(map(repr, missing))} of the model's contract."
         )
-    clashing = [name for name in scorer.output_columns if name in present]
+    fold = str.casefold if any_case else str
+    added = {fold(name) for name in scorer.output_columns}
+    clashing = [name for name in present if fold(name) in added]
     if clashing:
         raise error(
             f"{source}: column(s) {', '.join(map(repr, clashing))} would be "
             f"overwritten by the column(s) scoring adds "
-            f"({', '.join(scorer.output_columns)}): rename them in the input. "
-            "Nothing was written."
+            f"({', '.join(scorer.output_columns)}"
+            f"{'; Spark ignores the case of names' if any_case else ''}): rename "
+            "them in the input. Nothing was written."
         )
 
 
