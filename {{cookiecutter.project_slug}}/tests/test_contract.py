@@ -226,6 +226,8 @@ def user_file() -> pd.DataFrame:
             "Age": rng.integers(18, 90, size),
             "Score": rng.random(size),
             "Has Card": rng.random(size) < 0.5,
+            "Paperless": rng.choice(["yes", "no", None], size),
+            "Verified": rng.choice(["True", "False"], size),
             "Plan": rng.choice(["basic", "premium", "gold"], size),
             "Region": rng.choice(["north", "south", None], size),
             "Visits": np.where(
@@ -246,6 +248,10 @@ def test_infer_proposes_kinds_nullable_and_bounds():
     assert features["Age"] == {"kind": "integer", "min": 0}
     assert features["Score"] == {"kind": "numeric", "min": 0}
     assert features["Has Card"] == {"kind": "boolean"}
+    # Text spellings of booleans, as a CSV export holds them.
+    assert features["Paperless"] == {"kind": "boolean", "nullable": True}
+    assert features["Verified"] == {"kind": "boolean"}
+    assert features["Segment"] == {"kind": "integer", "min": 0}  # numbers stay
     assert features["Plan"] == {
         "kind": "categorical",
         "categories": ["basic", "gold", "premium"],

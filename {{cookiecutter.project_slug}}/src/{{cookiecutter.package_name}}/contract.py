@@ -594,13 +594,20 @@ def _not_numbers(column: pd.Series, shown: int = 5) -> str:
     return where + (f" and {len(odd) - shown} more" if len(odd) > shown else "")
 
 
+def _spelled_boolean(value: Any) -> bool:
+    """A bool, or a text spelling of one in `BOOLEANS` other than digits (yes, False):
+    a column of 0 and 1 stays a number."""
+    if type(value) is bool:
+        return True
+    return isinstance(value, str) and value in BOOLEANS and not value[:1].isdigit()
+
+
 def _infer_feature(column: pd.Series, max_categories: int) -> tuple[dict | None, int]:
     """(feature spec, distinct values) of one column; spec None: too many categories."""
     values = column.dropna()
     spec: dict[str, Any]
     if pd.api.types.is_bool_dtype(column) or (
-        len(values)
-        and values.map(lambda v: v in (True, False) and type(v) is bool).all()
+        len(values) and values.map(_spelled_boolean).all()
     ):
         spec = {"kind": "boolean"}
     elif pd.api.types.is_numeric_dtype(column):
