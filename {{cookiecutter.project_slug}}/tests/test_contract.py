@@ -346,6 +346,23 @@ def test_infer_writes_what_to_review_and_warns_of_useless_columns(caplog):
     )
 
 
+def test_infer_tells_dates_from_categories(caplog):
+    days = pd.date_range("2025-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
+    frame = user_file().assign(Signup=days)
+    with pytest.raises(ContractError) as excinfo:
+        contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert "'Signup' (60 values) hold dates" in str(excinfo.value)
+    assert "--ignore" in str(excinfo.value)
+    # Few of them (monthly cohorts): categories, with a warning.
+    months = np.resize(["2025-01-01", "2025-02-01", "2025-03-01"], 60)
+    terms = contract.infer(
+        user_file().assign(Cohort=months), "Churned", ignore=["Customer ID"]
+    )
+    assert terms["features"]["Cohort"]["kind"] == "categorical"
+    assert "'Cohort' holds dates, read as 3 categories" in caplog.text
+    assert "'Plan' holds dates" not in caplog.text
+
+
 def test_infer_refuses_a_column_without_values_naming_it():
     frame = user_file().assign(**{"Fax number": np.nan})
     with pytest.raises(ContractError) as excinfo:

@@ -500,7 +500,7 @@ def infer(
     elif not numeric_target:
         raise ContractError(f"--task regression: column {target!r} is not numeric.")
     features = {}
-    too_many, empty, typos = [], [], []
+    too_many, empty, typos, dated = [], [], [], []
     for name in frame.columns:
         if name == target or name in ignore:
             continue
@@ -508,6 +508,17 @@ def infer(
             empty.append(repr(name))
             continue
         spec, distinct = _infer_feature(frame[name], max_categories)
+        if (spec is None or spec["kind"] == "categorical") and _dates(frame[name]):
+            if spec is None:
+                dated.append(f"{name!r} ({distinct} values)")
+                continue
+            log.warning(
+                "column %r holds dates, read as %d categories: a date not in the "
+                "file will be refused; leave it out with --ignore, or derive numbers "
+                "from it (year, month, days since) in the file.",
+                name,
+                distinct,
+            )
         _warn_if_useless(frame[name], spec)
         odd = _not_numbers(frame[name])
         if odd and spec is None:
@@ -536,6 +547,13 @@ def infer(
             "empty those cells (an empty cell is a missing value) and infer again; "
             "if they are codes, not numbers, raise --max-categories (MAX_CATEGORIES=)."
         )
+    if dated:
+        raise ContractError(
+            f"column(s) {', '.join(dated)} hold dates: not categories (every new date "
+            "would be refused) nor numbers. Leave them out with --ignore (make "
+            'contract: IGNORE="a,b"), or derive numbers from them (year, month, '
+            "days since) in the file and infer again."
+        )
     if too_many:
         raise ContractError(
             f"column(s) {', '.join(too_many)} hold more than {max_categories} distinct "
@@ -547,6 +565,22 @@ def infer(
         raise ContractError("no feature column left: the file has only the target.")
     contract["features"] = features
     return contract
+
+
+def _dates(column: pd.Series) -> bool:
+    """Whether a column holds dates or times: a datetime type, or text of which 95 %
+    reads as dates (2025-03-01, 01/03/2025, 2025-03-01T10:00); a sample of 1,000."""
+    values = column.dropna()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if not len(values) or pd.api.types.is_numeric_dtype(values):
+        return False
+    text = values.head(1000).astype(str)
+    shaped = text.str.match(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+    if shaped.mean() < 0.95:
+        return False
+    parsed = pd.to_datetime(text[shaped], errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.95)
 
 
 def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:
