@@ -235,12 +235,8 @@ def split(settings: Settings, which: str = "test") -> tuple[pd.DataFrame, pd.Ser
 
 
 def dummy(task: Task):
-    """The baseline a model must beat: class priors, or the mean value."""
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-
-    if task.name == "classification":
-        return DummyClassifier(strategy="prior")
-    return DummyRegressor(strategy="mean")
+    """The baseline a model must beat (`Task.baseline`): class priors, or the mean."""
+    return task.baseline()
 
 
 def dummy_metrics(settings: Settings) -> dict[str, float]:

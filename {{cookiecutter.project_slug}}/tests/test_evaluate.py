@@ -1,6 +1,7 @@
 """Evaluation on the held-out split: metrics, plots, and a dummy to beat."""
 
 import json
+import logging
 import math
 
 import pytest
@@ -10,7 +11,7 @@ from {{ cookiecutter.package_name }}.artifacts import ArtifactError
 from {{ cookiecutter.package_name }}.errors import StageError
 from {{ cookiecutter.package_name }}.task import for_contract
 
-from .conftest import CASES, assert_beats_dummy, dummy_metrics, rooted
+from .conftest import CASES, assert_beats_dummy, dummy_metrics, rooted, split
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -22,6 +23,22 @@ def test_the_model_beats_the_dummy_on_the_test_split(trained, case):
     assert not any(math.isnan(value) for value in metrics.values()), metrics
     metric = task.primary(settings.train.primary_metric)
     assert_beats_dummy(settings, metric, metrics, dummy_metrics(settings))
+
+
+def test_evaluate_names_the_baseline_and_warns_when_not_beaten(trained, caplog):
+    run = trained("default")
+    settings = run.settings
+    terms = settings.data.contract()
+    features, target = split(settings, "test")
+    task = for_contract(terms)
+    metric = task.primary(settings.train.primary_metric)
+    with caplog.at_level(logging.INFO):
+        evaluate._against_baseline(settings, terms, run.metrics, features, target)
+    assert "Baseline (Dummy" in caplog.text and "beats it" in caplog.text
+    caplog.clear()
+    worst = float("inf") if task.better(metric, 0.0, 1.0) else float("-inf")
+    evaluate._against_baseline(settings, terms, {metric: worst}, features, target)
+    assert "does not beat the baseline's" in caplog.text
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -2,11 +2,12 @@
 
 import json
 import logging
+from typing import Any
 
 from . import artifacts, contract
 from .data import read_split
 from .errors import StageError
-from .settings import Settings
+from .settings import Contract, Settings
 from .task import for_contract
 from .train import RUNTIME_KEYS
 
@@ -85,4 +86,41 @@ def run(settings: Settings) -> dict[str, float]:
         settings.paths.metrics_file,
         ", ".join(str(path) for path in figures),
     )
+    _against_baseline(settings, bundle.contract, metrics, features, target)
     return metrics
+
+
+def _against_baseline(
+    settings: Settings,
+    terms: Contract,
+    metrics: dict[str, float],
+    features: Any,
+    target: Any,
+) -> None:
+    """Log the primary test metric next to the baseline's (`Task.baseline`, fitted on
+    the training split); warn when the model does not beat it."""
+    path = settings.paths.train_data
+    if not path.is_file():  # a model fetched into a clone without its split
+        return
+    task = for_contract(terms)
+    baseline = task.baseline().fit(*contract.split_xy(terms, read_split(terms, path)))
+    expected = task.compute(target.to_numpy(), task.outputs(baseline, features))
+    metric = task.primary(settings.train.primary_metric)
+    model, floor = metrics[metric], expected[metric]
+    if task.better(metric, model, floor):
+        log.info(
+            "Baseline (%s) test %s=%.4f: the model's %.4f beats it.",
+            type(baseline).__name__,
+            metric,
+            floor,
+            model,
+        )
+    else:
+        log.warning(
+            "The model's test %s=%.4f does not beat the baseline's (%s, %.4f): it "
+            "does no better than predicting the class shares or the mean value.",
+            metric,
+            model,
+            type(baseline).__name__,
+            floor,
+        )

@@ -43,6 +43,15 @@ class Task:
             return value > than
         return value < than
 
+    def baseline(self) -> Any:
+        """The model a trained one must beat, unfitted: class priors (classification)
+        or the mean value (regression)."""
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        if self.name == "classification":
+            return DummyClassifier(strategy="prior")
+        return DummyRegressor(strategy="mean")
+
     def splitter(self, folds: int, seed: int):
         """The cross-validation splitter of this task."""
         from sklearn.model_selection import KFold
