@@ -120,6 +120,23 @@ def test_contract_infer_prints_a_train_line_that_validates(
     assert settings.data.name == "x" and settings.data.target == target
 
 
+def test_contract_infer_warns_of_categories_read_as_missing(
+    wine_csv, conf_copy, tmp_path, capsys
+):
+    rows = wine_frame()
+    rows.loc[:4, "Color Band"] = "NA"  # a code that pandas reads as missing
+    rows.loc[5:6, "Color Band"] = "null"
+    rows["Malic Acid"] = rows["Malic Acid"].astype(object)
+    rows.loc[7, "Malic Acid"] = "NA"
+    path = tmp_path / wine_csv
+    rows.to_csv(path, index=False)
+    args = [str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"]
+    assert infer(conf_copy, *args) == 0
+    err = capsys.readouterr().err
+    assert "column 'Color Band': 5 'NA', 2 'null' read as missing" in err
+    assert "'Malic Acid'" not in err  # numbers: missing is what they mean
+
+
 def test_contract_infer_never_overwrites_without_force(wine_csv, conf_copy, capsys):
     args = [str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"]
     assert infer(conf_copy, *args, "--name", "mine") == 0

@@ -293,7 +293,7 @@ def contract_main(argv: Sequence[str]) -> int:
     """`contract infer`: write a contract to review; return the exit code."""
     import re
 
-    from .contract import contract_yaml, infer, read_table
+    from .contract import contract_yaml, infer, missing_spellings, read_table
     from .errors import StageError
     from .settings import DATA_SUFFIXES
 
@@ -320,6 +320,15 @@ def contract_main(argv: Sequence[str]) -> int:
         )
         if args.ignore:
             terms["ignore"] = list(args.ignore)
+        text = [n for n, f in terms["features"].items() if f["kind"] == "categorical"]
+        for column, spelled in missing_spellings(args.file, text).items():
+            cells = ", ".join(f"{count} {value!r}" for value, count in spelled.items())
+            print(
+                f"warning: column {column!r}: {cells} read as missing (pandas' "
+                "spellings of a missing value, in training and scoring alike); if "
+                "one is a category (NA: Namibia), recode it in the file.",
+                file=sys.stderr,
+            )
     except (FileNotFoundError, StageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -27,6 +27,29 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # A missing categorical value as the model pipeline sees it: an unknown category (the
 # one-hot encoder ignores it), kept a string so that the ONNX export can carry it.
 MISSING_CATEGORY = ""
+# What pandas reads as missing in a CSV (its default `na_values`), so that a file
+# means the same to batch scoring as to training (`predict` reads with it).
+NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 # Spellings of booleans accepted in files, and what they mean.
 BOOLEANS = {
     True: 1.0,
@@ -581,6 +604,22 @@ def _dates(column: pd.Series) -> bool:
         return False
     parsed = pd.to_datetime(text[shaped], errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.95)
+
+
+def missing_spellings(path: Path, columns: list[str]) -> dict[str, dict[str, int]]:
+    """Of a CSV file's `columns`, the cells read as missing for their text (pandas'
+    `NA_VALUES` but the empty cell: `NA`, `None`, `null`...), counted by spelling; a
+    category spelled so (`NA`, Namibia) would be lost. Parquet files have none."""
+    if Path(path).suffix.lower() == ".parquet" or not columns:
+        return {}
+    raw = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
+    spellings = set(NA_VALUES) - {""}
+    found = {}
+    for name in columns:
+        counts = raw[name][raw[name].isin(spellings)].value_counts()
+        if len(counts):
+            found[name] = {str(k): int(v) for k, v in counts.items()}
+    return found
 
 
 def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:

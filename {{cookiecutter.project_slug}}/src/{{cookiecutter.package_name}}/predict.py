@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from . import artifacts, contract
+from .contract import NA_VALUES
 from .errors import StageError
 from .settings import Contract, Feature, Settings
 from .task import Task, for_contract
@@ -47,29 +48,6 @@ log = logging.getLogger(__name__)
 FORMATS = (".csv", ".parquet")
 # Reasons are listed in the log up to this many rows; the rejects file has them all.
 SHOWN_REJECTS = 10
-# What pandas reads as missing in a CSV (its default `na_values`), so that a file
-# means the same to batch scoring as to training.
-NA_VALUES = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
 # CSV bytes parsed at a time: one row must fit in a block. Arrow's streaming reader
 # reads some 36 blocks ahead of the parser: 1 MiB blocks keep that near 36 MB (4 MiB
 # blocks held up to 147 MB of a large file, measured).
