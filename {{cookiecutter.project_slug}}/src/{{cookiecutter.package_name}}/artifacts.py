@@ -37,8 +37,13 @@ def save(pipeline: Any, metadata: dict, model_file: Path, metadata_file: Path) -
     model_file.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, model_file)
     metadata = {**metadata, "model_sha256": fingerprint(model_file)}
-    metadata_file.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    write_metadata(metadata, metadata_file)
     return metadata
+
+
+def write_metadata(metadata: dict, metadata_file: Path) -> None:
+    """Write the metadata of the model beside it (its file unchanged)."""
+    metadata_file.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 
 
 def load_pipeline(model_file: Path) -> Any:

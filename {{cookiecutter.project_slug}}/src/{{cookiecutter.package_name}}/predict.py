@@ -594,7 +594,8 @@ def require_columns(
     would be lost in the output. `error`: the exception raised; `any_case`: names
     that differ only in case clash too (the Spark engine's, whose names ignore case)."""
     present = list(map(str, columns))
-    missing = [n for n in scorer.contract.feature_names if n not in set(present)]
+    names = set(present)
+    missing = [name for name in scorer.contract.feature_names if name not in names]
     if missing:
         raise error(
             f"{source}: missing column(s) "

@@ -44,13 +44,8 @@ class Task:
         return value < than
 
     def baseline(self) -> Any:
-        """The model a trained one must beat, unfitted: class priors (classification)
-        or the mean value (regression)."""
-        from sklearn.dummy import DummyClassifier, DummyRegressor
-
-        if self.name == "classification":
-            return DummyClassifier(strategy="prior")
-        return DummyRegressor(strategy="mean")
+        """The model a trained one must beat, unfitted."""
+        raise NotImplementedError
 
     def splitter(self, folds: int, seed: int):
         """The cross-validation splitter of this task."""
@@ -105,6 +100,12 @@ class Classification(Task):
         if isinstance(self.labels[0], str):
             return np.asarray(labels, dtype=object)
         return np.asarray(labels).astype(np.int64)
+
+    def baseline(self) -> Any:
+        """Class priors: the shares of the training rows, whatever the features."""
+        from sklearn.dummy import DummyClassifier
+
+        return DummyClassifier(strategy="prior")
 
     def splitter(self, folds: int, seed: int):
         """Stratified folds: every fold keeps the class balance."""
@@ -162,21 +163,12 @@ class Classification(Task):
                 # One-vs-rest, averaged over the classes these rows hold (sklearn's
                 # "ovr" macro when they hold every class): a class too rare to be in
                 # every fold no longer makes the cross-validated AUC undefined.
-                present = [
-                    i for i, label in enumerate(self.labels) if (y_true == label).any()
+                scores = [
+                    skm.roc_auc_score(y_true == label, probabilities[:, i])
+                    for i, label in enumerate(self.labels)
+                    if (y_true == label).any()
                 ]
-                auc = (
-                    np.mean(
-                        [
-                            skm.roc_auc_score(
-                                y_true == self.labels[i], probabilities[:, i]
-                            )
-                            for i in present
-                        ]
-                    )
-                    if len(present) >= 2
-                    else math.nan
-                )
+                auc = np.mean(scores) if len(scores) >= 2 else math.nan
         except ValueError:  # a class absent from binary rows: AUC is undefined
             auc = math.nan
         result["roc_auc"] = auc
@@ -241,6 +233,12 @@ class Regression(Task):
         "mae": Metric("mae", higher_is_better=False),
         "r2": Metric("r2"),
     }
+
+    def baseline(self) -> Any:
+        """The mean value of the training rows, whatever the features."""
+        from sklearn.dummy import DummyRegressor
+
+        return DummyRegressor(strategy="mean")
 
     def outputs(self, estimator: Any, features: pd.DataFrame) -> dict[str, np.ndarray]:
         """The predicted values."""

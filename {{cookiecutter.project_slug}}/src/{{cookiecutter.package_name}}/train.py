@@ -1,9 +1,6 @@
 """Train stage: fit the preprocessing + estimator pipeline, save it with metadata
 and the reference profile of its training rows (`reference.py`)."""
 
-{% if cookiecutter.use_mlflow == 'yes' -%}
-import json
-{% endif -%}
 import logging
 import math
 from dataclasses import dataclass
@@ -151,9 +148,7 @@ def run(settings: Settings) -> TrainResult:
         settings, pipeline, features, metadata, profile
     )
     # The same model file: only its metadata gains the run and registry version.
-    settings.paths.metadata_file.write_text(
-        json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
-    )
+    artifacts.write_metadata(metadata, settings.paths.metadata_file)
 {%- endif %}
     log.info(
         "Trained %s on %d rows; %s; saved to %s",
