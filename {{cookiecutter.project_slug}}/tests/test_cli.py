@@ -137,6 +137,28 @@ def test_contract_infer_warns_of_categories_read_as_missing(
     assert "'Malic Acid'" not in err  # numbers: missing is what they mean
 
 
+def test_contract_infer_keeps_a_category_spelled_na_with_na_values(
+    wine_csv, conf_copy, tmp_path, capsys
+):
+    rows = wine_frame()
+    rows.loc[:4, "Color Band"] = "NA"  # a code, not a missing value
+    rows.loc[5:6, "Color Band"] = "null"
+    path = tmp_path / wine_csv
+    rows.to_csv(path, index=False)
+    args = [str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"]
+    assert infer(conf_copy, *args, "--na-values", "null, n/a") == 0
+    assert "read as missing" not in capsys.readouterr().err
+    terms = yaml.safe_load((conf_copy / "data" / "tests_wine.yaml").read_text())
+    assert terms["na_values"] == ["null", "n/a"]
+    assert "NA" in terms["features"]["Color Band"]["categories"]
+    assert "null" not in terms["features"]["Color Band"]["categories"]
+    settings = load_settings(
+        ["data=tests_wine", "model=random_forest"], config_dir=conf_copy
+    )
+    band = data.read_source(settings.data)["Color Band"]
+    assert (band == "NA").sum() == 5 and band.isna().sum() >= 2
+
+
 def test_contract_infer_never_overwrites_without_force(wine_csv, conf_copy, capsys):
     args = [str(wine_csv), "--target", "Cultivar", "--ignore", "Sample ID"]
     assert infer(conf_copy, *args, "--name", "mine") == 0

@@ -7,6 +7,7 @@ be missing, a boolean, an integer, bounds, three string classes and column names
 ONNX converter renames.
 """
 
+import copy
 import shutil
 import threading
 import time
@@ -28,7 +29,7 @@ from {{ cookiecutter.package_name }} import (
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.config import load_settings
 from {{ cookiecutter.package_name }}.errors import StageError
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import NA_VALUES, Settings
 from {{ cookiecutter.package_name }}.task import for_contract
 
 from .conftest import CONFIG_DIR
@@ -498,7 +499,43 @@ def test_score_frame_takes_typed_values(trained):
 def test_na_spellings_are_those_pandas_reads():
     from pandas._libs.parsers import STR_NA_VALUES
 
-    assert set(predict.NA_VALUES) == set(STR_NA_VALUES)
+    assert set(NA_VALUES) == set(STR_NA_VALUES)
+
+
+def test_na_values_keep_a_category_spelled_na_in_training_and_scoring(
+    make_settings, tmp_path
+):
+    """`na_values: [null]`: a shape coded NA is a category to the split, the model
+    and batch scoring alike; the cells spelled null are missing."""
+    terms = copy.deepcopy(MIXED)
+    terms["na_values"] = ["null"]
+    terms["features"]["Leaf Shape"]["categories"] = ["narrow", "oval", "NA"]
+    frame = mixed_frame()
+    frame["Leaf Shape"] = frame["Leaf Shape"].replace({"round": "NA"})
+    conf = shutil.copytree(CONFIG_DIR, tmp_path / "conf")
+    (conf / "data" / "mixed.yaml").write_text(yaml.safe_dump(terms), encoding="utf-8")
+    source = tmp_path / MIXED["source"]
+    source.parent.mkdir(parents=True)
+    frame.to_csv(source, index=False, na_rep="null")
+    settings = fit(mixed_settings(tmp_path))
+
+    shapes = data.read_split(settings.data, settings.paths.train_data)["Leaf Shape"]
+    assert (shapes == "NA").sum() > 10 and shapes.isna().sum() > 10
+    rows = tmp_path / "rows.csv"
+    read_text(source).head(40).to_csv(rows, index=False)
+    chunk = next(predict.read_chunks(rows, 40, settings.data.missing_text))
+    shapes = chunk.table.column("Leaf Shape").to_pylist()
+    assert "NA" in shapes and None in shapes and "null" not in shapes
+
+    output = tmp_path / "scored.csv"
+    assert predict.run(settings, rows, output) == {
+        "rows": 40,
+        "scored": 40,
+        "rejected": 0,
+    }
+    assert_scored_like(
+        settings, pd.read_csv(output), contract.read_table(rows, settings.data)
+    )
 
 
 def test_odd_csv_files_are_read_as_pandas_reads_them(mixed, tmp_path):

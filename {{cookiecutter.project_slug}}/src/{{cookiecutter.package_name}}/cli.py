@@ -281,12 +281,23 @@ def build_contract_parser() -> argparse.ArgumentParser:
         help="most distinct values of a categorical column (50)",
     )
     infer.add_argument(
+        "--na-values",
+        type=_spellings,
+        help="text read as missing besides the empty cell, separated by commas "
+        "('': only empty cells; default: pandas' NA, N/A, NULL, None, nan...)",
+    )
+    infer.add_argument(
         "--config-dir", type=Path, default=Path("conf"), help="default: ./conf"
     )
     infer.add_argument(
         "--force", action="store_true", help="overwrite an existing contract"
     )
     return parser
+
+
+def _spellings(text: str) -> list[str]:
+    """`--na-values`: "NULL, n/a" -> ["NULL", "n/a"]; "" -> [] (only empty cells)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def contract_main(argv: Sequence[str]) -> int:
@@ -310,7 +321,7 @@ def contract_main(argv: Sequence[str]) -> int:
                 f"{destination} exists: pick another --name (make contract: NAME=), "
                 "or --force (FORCE=1)."
             )
-        frame = read_table(args.file)
+        frame = read_table(args.file, na_values=args.na_values)
         terms = infer(
             frame,
             args.target,
@@ -320,13 +331,18 @@ def contract_main(argv: Sequence[str]) -> int:
         )
         if args.ignore:
             terms["ignore"] = list(args.ignore)
+        if args.na_values is not None:
+            terms["na_values"] = args.na_values
         text = [n for n, f in terms["features"].items() if f["kind"] == "categorical"]
-        for column, spelled in missing_spellings(args.file, text).items():
-            cells = ", ".join(f"{count} {value!r}" for value, count in spelled.items())
+        # pandas' spellings, unless --na-values says which are missing.
+        spelled = missing_spellings(args.file, text) if args.na_values is None else {}
+        for column, counts in spelled.items():
+            cells = ", ".join(f"{count} {value!r}" for value, count in counts.items())
             print(
-                f"warning: column {column!r}: {cells} read as missing (pandas' "
-                "spellings of a missing value, in training and scoring alike); if "
-                "one is a category (NA: Namibia), recode it in the file.",
+                f"warning: column {column!r}: {cells} read as missing, in training "
+                "and scoring alike. If one is a value (NA: Namibia), list only the "
+                'spellings that mean missing: NA_VALUES="NULL,n/a" (--na-values; '
+                "NA_VALUES= : only empty cells), kept as the contract's na_values.",
                 file=sys.stderr,
             )
     except (FileNotFoundError, StageError) as exc:

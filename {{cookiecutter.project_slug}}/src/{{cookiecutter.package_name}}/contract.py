@@ -20,36 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import ContractError, DataFileError, DataValidationError
-from .settings import Contract, Feature
+from .settings import NA_VALUES, Contract, Feature, missing_text
 
 # Values beyond float32's range become infinite in the model (ONNX runs in float32).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # A missing categorical value as the model pipeline sees it: an unknown category (the
 # one-hot encoder ignores it), kept a string so that the ONNX export can carry it.
 MISSING_CATEGORY = ""
-# What pandas reads as missing in a CSV (its default `na_values`), so that a file
-# means the same to batch scoring as to training (`predict` reads with it).
-NA_VALUES = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
 # Spellings of booleans accepted in files, and what they mean.
 BOOLEANS = {
     True: 1.0,
@@ -82,9 +59,13 @@ log = logging.getLogger(__name__)
 SHOWN_PROBLEMS = 20
 
 
-def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path, contract: Contract | None = None, na_values: list[str] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file; categoricals and string labels stay text.
 
+    A CSV cell is missing when empty or spelled as the contract's `na_values` say
+    (without a contract, as `na_values` say; None: pandas' spellings).
     A file that is not a table is refused (DataFileError) with its line: empty, not
     UTF-8, a line with more values than the header, a column named twice (pandas
     would rename the second `name.1`). A header without rows is `validate`'s to refuse.
@@ -106,11 +87,14 @@ def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
         _columns_once(path, names)
         frame = pd.read_parquet(path)
     else:
-        frame = _read_csv(path, contract)
+        missing = missing_text(na_values) if contract is None else contract.missing_text
+        frame = _read_csv(path, contract, missing)
     return frame
 
 
-def _read_csv(path: Path, contract: Contract | None) -> pd.DataFrame:
+def _read_csv(
+    path: Path, contract: Contract | None, missing: tuple[str, ...]
+) -> pd.DataFrame:
     """`pd.read_csv` (text kept text), its failures named by file and line."""
     text = {}
     if contract is not None:
@@ -124,7 +108,9 @@ def _read_csv(path: Path, contract: Contract | None) -> pd.DataFrame:
     try:
         with path.open(encoding="utf-8-sig", newline="") as lines:
             _columns_once(path, next(csv.reader(lines), []))
-        return pd.read_csv(path, dtype=text)
+        return pd.read_csv(
+            path, dtype=text, keep_default_na=False, na_values=list(missing)
+        )
     except UnicodeDecodeError as exc:
         # The decoder's offset is within a chunk: find the first bad byte itself.
         raw = path.read_bytes()
@@ -612,8 +598,8 @@ def missing_spellings(path: Path, columns: list[str]) -> dict[str, dict[str, int
     category spelled so (`NA`, Namibia) would be lost. Parquet files have none."""
     if Path(path).suffix.lower() == ".parquet" or not columns:
         return {}
-    raw = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
     spellings = set(NA_VALUES) - {""}
+    raw = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
     found = {}
     for name in columns:
         counts = raw[name][raw[name].isin(spellings)].value_counts()
@@ -726,6 +712,10 @@ def contract_yaml(contract: dict[str, Any], name: str, source: Path, rows: int) 
         "# (min/max) are what training, the API and batch scoring will accept.\n"
         "# Columns to leave out: ignore.\n"
     )
+    if "na_values" in contract:
+        header += (
+            "# na_values: CSV text read as missing besides the empty cell ([]: none).\n"
+        )
     if "positive_class" in contract:
         header += (
             "# positive_class: the class ROC AUC, F1, precision and recall score.\n"

@@ -38,7 +38,6 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from . import artifacts, contract
-from .contract import NA_VALUES
 from .errors import StageError
 from .settings import Contract, Feature, Settings
 from .task import Task, for_contract
@@ -116,14 +115,17 @@ def _scan(path: Path) -> tuple[int, bool]:
     return max(lines + (last != b"\n") - 1, 0), quoted
 
 
-def read_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Chunk]:
+def read_chunks(
+    path: Path, chunk_size: int, missing: tuple[str, ...], quoted: bool = True
+) -> Iterator[Chunk]:
     """Yield the file's rows `chunk_size` at a time, with their line numbers.
 
     A Parquet row's line is its row number (from 1). In a CSV, line 1 is the header
     and blank lines are kept as rows, so that line numbers stay true (a quoted value
     spanning several lines would shift them); a line with more or fewer values than
     the header has columns is reported as malformed. `quoted=False` says the CSV
-    holds no quote (see `_scan`): it is parsed faster.
+    holds no quote (see `_scan`): it is parsed faster. A CSV cell spelled as one of
+    `missing` is null (the model's contract's `missing_text`).
     """
     if _format(path) == ".parquet":
         first = 1
@@ -132,7 +134,7 @@ def read_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Ch
             yield Chunk(np.arange(first, first + len(table)), table)
             first += len(table)
         return
-    yield from _csv_chunks(path, chunk_size, quoted)
+    yield from _csv_chunks(path, chunk_size, quoted, missing)
 
 
 def _header(path: Path) -> list[str]:
@@ -157,7 +159,9 @@ def _pandas_names(header: list[str]) -> list[str]:
     return names
 
 
-def _csv_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Chunk]:
+def _csv_chunks(
+    path: Path, chunk_size: int, quoted: bool, missing: tuple[str, ...]
+) -> Iterator[Chunk]:
     """CSV rows in chunks of exactly `chunk_size` (Arrow's blocks are in bytes)."""
     header = _header(path)
     malformed: list[tuple[int, str]] = []
@@ -184,7 +188,7 @@ def _csv_chunks(path: Path, chunk_size: int, quoted: bool = True) -> Iterator[Ch
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
-            null_values=list(NA_VALUES),
+            null_values=list(missing),
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),
@@ -800,7 +804,8 @@ def run(
 
     try:
         with tqdm(total=total, unit="rows", desc="scoring", disable=None) as progress:
-            chunks = map(first, read_chunks(source, chunk_size, quoted))
+            missing = scorer.contract.missing_text
+            chunks = map(first, read_chunks(source, chunk_size, missing, quoted))
             overlapped(chunks, scored, written, workers=min(_cores(), 8) + 1)
         if counts["rows"] == 0:
             raise BatchInputError(f"{source}: no rows to score.")

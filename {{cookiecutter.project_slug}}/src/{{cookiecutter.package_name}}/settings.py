@@ -26,6 +26,34 @@ Task = Literal["classification", "regression"]
 FeatureKind = Literal["numeric", "integer", "boolean", "categorical"]
 # Data files the pipeline reads and writes.
 DATA_SUFFIXES = (".csv", ".parquet")
+# What pandas reads as missing in a CSV by default (its `na_values`): a contract's
+# `na_values` when it declares none. Training, batch scoring and Spark read with it.
+NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+
+
+def missing_text(na_values: list[str] | None) -> tuple[str, ...]:
+    """The CSV cells read as missing: the empty one and `na_values` (None: pandas')."""
+    return NA_VALUES if na_values is None else ("", *na_values)
 
 
 class StrictModel(BaseModel):
@@ -84,6 +112,10 @@ class Contract(StrictModel):
     # (default: the last of `classes`).
     positive_class: Label | None = None
     features: dict[str, Feature] = Field(min_length=1)
+    # Text a CSV cell holds for a missing value, besides the empty cell (always
+    # missing). None: pandas' spellings (NA, N/A, NULL, None, nan...: NA_VALUES);
+    # []: only empty cells, so that a category spelled NA (Namibia) stays one.
+    na_values: list[StrictStr] | None = None
 
     @model_validator(mode="after")
     def _task_fits(self) -> "Contract":
@@ -107,6 +139,11 @@ class Contract(StrictModel):
     def feature_names(self) -> tuple[str, ...]:
         """Feature columns in contract order (the model's input order)."""
         return tuple(self.features)
+
+    @property
+    def missing_text(self) -> tuple[str, ...]:
+        """The CSV cells read as missing (`na_values`, the empty cell)."""
+        return missing_text(self.na_values)
 
     @property
     def positive(self) -> Label | None:
