@@ -300,6 +300,28 @@ def test_infer_takes_the_task_it_is_told():
     assert terms["task"] == "regression" and "classes" not in terms
 
 
+def test_infer_refuses_classes_that_are_amounts():
+    """Classification told for a column of amounts: refused with the way out, not a
+    contract of one class per value."""
+    with pytest.raises(ContractError, match="'Spend' holds numbers with fractions"):
+        contract.infer(
+            user_file(), "Spend", task="classification", ignore=["Customer ID"]
+        )
+    coded = user_file().assign(Code=np.arange(60))
+    with pytest.raises(ContractError, match="60 distinct values") as excinfo:
+        contract.infer(coded, "Code", task="classification", ignore=["Customer ID"])
+    assert "--task regression" in str(excinfo.value)
+    assert "--max-categories (50" in str(excinfo.value)
+    terms = contract.infer(
+        coded,
+        "Code",
+        task="classification",
+        ignore=["Customer ID"],
+        max_categories=60,
+    )
+    assert terms["classes"] == list(range(60))
+
+
 def test_infer_refuses_an_id_column_naming_it_and_the_way_out():
     with pytest.raises(ContractError) as excinfo:
         contract.infer(user_file(), "Churned")
@@ -371,6 +393,25 @@ def test_infer_refuses_a_column_without_values_naming_it():
     assert "--ignore" in str(excinfo.value)
     terms = contract.infer(frame, "Churned", ignore=["Customer ID", "Fax number"])
     assert "Fax number" not in terms["features"]
+
+
+def test_infer_warns_of_numbers_no_model_takes(caplog):
+    frame = user_file()
+    frame.loc[[10, 40, 50], "Spend"] = [np.inf, -np.inf, 1e39]
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert terms["features"]["Spend"]["kind"] == "numeric"
+    assert "'Spend' holds row 11 inf, row 41 -inf, row 51 1e+39" in caplog.text
+    assert "'Balance (EUR)' holds" not in caplog.text
+
+
+def test_infer_names_every_column_that_stops_it_at_once():
+    frame = user_file().assign(Empty=np.nan, Opened="2025-03-01")
+    frame["Opened"] = [f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(60)]
+    with pytest.raises(ContractError) as excinfo:
+        contract.infer(frame, "Churned", ignore=["Customer ID"], max_categories=20)
+    message = str(excinfo.value)
+    assert "'Empty' hold no value" in message and "'Opened' (" in message
+    assert "hold dates" in message
 
 
 def test_infer_names_the_typo_in_a_column_of_numbers(caplog):

@@ -124,9 +124,18 @@ def test_a_declared_class_without_training_rows_is_a_contract_error(wine):
     settings = wine("data.classes=[Barolo,Grignolino,Barbera,Nebbiolo]")
     data.run(settings)
     features.run(settings)
-    with pytest.raises(ContractError, match="data.classes: 'Nebbiolo'"):
+    with pytest.raises(ContractError, match="training split: 'Nebbiolo'"):
         train.run(settings)
     assert not settings.paths.model_file.exists()
+    rows, target = split(settings, "train")
+    many = [*settings.data.classes, *(f"C{index}" for index in range(12))]
+    listed = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"classes": many})}
+    )
+    with pytest.raises(ContractError) as excinfo:
+        train.check_rows(listed, rows, target)
+    message = str(excinfo.value)
+    assert "'Nebbiolo', 'C0'" in message and "'C8' and 3 more" in message
 
 
 def test_a_feature_without_values_in_the_training_split_is_a_contract_error(wine):

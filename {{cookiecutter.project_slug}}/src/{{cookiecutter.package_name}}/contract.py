@@ -496,6 +496,7 @@ def infer(
         )
     contract: dict[str, Any] = {"task": task, "target": target}
     if task == "classification":
+        _labels_or_refuse(labels, numeric_target, max_categories)
         if numeric_target and (labels % 1 == 0).all():
             contract["classes"] = sorted(int(v) for v in labels.unique())
         else:
@@ -529,6 +530,15 @@ def infer(
                 distinct,
             )
         _warn_if_useless(frame[name], spec)
+        beyond = _not_finite(frame[name])
+        if beyond:
+            log.warning(
+                "column %r holds %s: the model takes finite numbers within float32's "
+                "range, and training refuses these rows; empty those cells (a missing "
+                "value) or clip them in the file, and infer again.",
+                name,
+                beyond,
+            )
         odd = _not_numbers(frame[name])
         if odd and spec is None:
             # Too many values for categories: numbers with a typo, most likely.
@@ -545,31 +555,35 @@ def infer(
             too_many.append(f"{name!r} ({distinct} values)")
             continue
         features[str(name)] = spec
+    # Every column that stops the inference, in one message: one run to fix them.
+    problems = []
     if empty:
-        raise ContractError(
+        problems.append(
             f"column(s) {', '.join(empty)} hold no value at all: nothing to learn. "
             'Leave them out with --ignore (make contract: IGNORE="a,b").'
         )
     if typos:
-        raise ContractError(
+        problems.append(
             f"column(s) {'; '.join(typos)} hold numbers but for these values: fix or "
             "empty those cells (an empty cell is a missing value) and infer again; "
             "if they are codes, not numbers, raise --max-categories (MAX_CATEGORIES=)."
         )
     if dated:
-        raise ContractError(
+        problems.append(
             f"column(s) {', '.join(dated)} hold dates: not categories (every new date "
             "would be refused) nor numbers. Leave them out with --ignore (make "
             'contract: IGNORE="a,b"), or derive numbers from them (year, month, '
             "days since) in the file and infer again."
         )
     if too_many:
-        raise ContractError(
+        problems.append(
             f"column(s) {', '.join(too_many)} hold more than {max_categories} distinct "
             "text values: an id or free text, not a category. Leave them out with "
             '--ignore (make contract: IGNORE="a,b"), or raise --max-categories '
             "(MAX_CATEGORIES=)."
         )
+    if problems:
+        raise ContractError("\n".join(problems))
     if not features:
         raise ContractError("no feature column left: the file has only the target.")
     contract["features"] = features
@@ -590,6 +604,25 @@ def _dates(column: pd.Series) -> bool:
         return False
     parsed = pd.to_datetime(text[shaped], errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.95)
+
+
+def _labels_or_refuse(labels: pd.Series, numeric: bool, most: int) -> None:
+    """Refuse a classification target that holds amounts, not labels: numbers with
+    fractions, or more distinct values than `most` (--max-categories)."""
+    count = labels.nunique()
+    if numeric and not (labels % 1 == 0).all():
+        fractional = labels[labels % 1 != 0].iloc[0]
+        raise ContractError(
+            f"column {labels.name!r} holds numbers with fractions ({count} distinct "
+            f"values, e.g. {fractional!r}), not class labels: --task regression "
+            "(make contract: TASK=regression)."
+        )
+    if count > most:
+        raise ContractError(
+            f"column {labels.name!r} has {count} distinct values: too many classes "
+            "to learn. A quantity: --task regression (TASK=regression); classes "
+            f"indeed: raise --max-categories ({most}; MAX_CATEGORIES=)."
+        )
 
 
 def missing_spellings(path: Path, columns: list[str]) -> dict[str, dict[str, int]]:
@@ -633,6 +666,18 @@ def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:
             values.min(),
             values.max(),
         )
+
+
+def _not_finite(column: pd.Series, shown: int = 5) -> str:
+    """The rows of a numeric column that no model takes: infinite, or beyond float32's
+    range (rows from 1, as validation counts), e.g. "row 11 inf"; "" for none."""
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return ""
+    values = column.dropna().astype("float64")
+    bad = values[~np.isfinite(values) | (values.abs() > FLOAT32_MAX)]
+    rows = [column.index.get_loc(index) + 1 for index in bad.index[:shown]]
+    where = ", ".join(f"row {row} {float(value)!r}" for row, value in zip(rows, bad))
+    return where + (f" and {len(bad) - shown} more" if len(bad) > shown else "")
 
 
 def _not_numbers(column: pd.Series, shown: int = 5) -> str:

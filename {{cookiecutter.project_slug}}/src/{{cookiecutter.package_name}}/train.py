@@ -33,6 +33,8 @@ ESTIMATORS = {
 }
 # Settings that configure how a model runs rather than what it learns.
 RUNTIME_KEYS = {"name", "n_jobs"}
+# Classes named in an error; the count of the rest follows.
+LISTED_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,12 @@ def check_rows(settings: Settings, features: pd.DataFrame, target: pd.Series) ->
         return
     absent = [c for c in settings.data.classes if not (target == c).any()]
     if absent:
+        named = ", ".join(map(repr, absent[:LISTED_CLASSES]))
+        if len(absent) > LISTED_CLASSES:
+            named += f" and {len(absent) - LISTED_CLASSES} more"
         raise ContractError(
-            f"data.classes: {', '.join(map(repr, absent))} has no row in the training "
-            "split: remove it from the contract, or add data for it."
+            f"data.classes without a row in the training split: {named}. Remove "
+            "them from the contract, or add data for them."
         )
 
 
