@@ -386,6 +386,20 @@ def test_missing_column_stops_with_its_name(trained, tmp_path):
         predict.run(trained, source, tmp_path / "out.csv")
 
 
+def test_a_column_named_twice_is_refused_as_training_refuses_it(trained, tmp_path):
+    """Which of the two would be the feature? pandas would rename the second."""
+    column = trained.data.feature_names[0]
+    lines = read_text(trained.paths.test_data).head(3).to_csv(index=False)
+    header, rest = lines.split("\n", 1)
+    source = tmp_path / "rows.csv"
+    source.write_text(f"{header},{column},notes,\n{rest}", encoding="utf-8")
+    with pytest.raises(predict.BatchInputError) as excinfo:
+        predict.run(trained, source, tmp_path / "out.csv")
+    assert f"'{column}' named more than once" in str(excinfo.value)
+    assert "'notes'" not in str(excinfo.value)  # nor the blank name after it
+    assert not (tmp_path / "out.csv").exists()
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_input_columns_named_as_outputs_are_refused_before_writing(
     trained, tmp_path, capsys, suffix

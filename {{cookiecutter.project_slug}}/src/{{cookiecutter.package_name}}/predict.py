@@ -596,8 +596,19 @@ def require_columns(
     """Refuse input without every contract column, naming the missing ones, or with
     a column of a name scoring adds (`prediction`, `probability_<class>`): its values
     would be lost in the output. `error`: the exception raised; `any_case`: names
-    that differ only in case clash too (the Spark engine's, whose names ignore case)."""
+    that differ only in case clash too (the Spark engine's, whose names ignore case).
+    A name given twice is refused too (training refuses it: which one is the
+    feature?); `columns` are the names as the file spells them."""
     present = list(map(str, columns))
+    fold = str.casefold if any_case else str
+    folded = [fold(name) for name in present if name]
+    twice = sorted({name for name in present if name and folded.count(fold(name)) > 1})
+    if twice:
+        raise error(
+            f"{source}: column(s) {', '.join(map(repr, twice))} named more than once "
+            f"in the header{' (Spark ignores the case of names)' if any_case else ''}"
+            ": rename one of each. Nothing was written."
+        )
     names = set(present)
     missing = [name for name in scorer.contract.feature_names if name not in names]
     if missing:
@@ -605,7 +616,6 @@ def require_columns(
             f"{source}: missing column(s) "
             f"{', '.join(map(repr, missing))} of the model's contract."
         )
-    fold = str.casefold if any_case else str
     added = {fold(name) for name in scorer.output_columns}
     clashing = [name for name in present if fold(name) in added]
     if clashing:
@@ -619,10 +629,10 @@ def require_columns(
 
 
 def _columns(path: Path) -> list[str]:
-    """The file's column names, as its chunks name them."""
+    """The file's column names, as the file spells them."""
     if _format(path) == ".parquet":
         return pq.read_schema(path).names
-    return _pandas_names(_header(path))
+    return _header(path)
 
 
 def _cores() -> int:
