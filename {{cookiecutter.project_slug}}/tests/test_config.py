@@ -299,7 +299,7 @@ def source_not_a_table(raw):
         ("breast_cancer", classes_on_regression, "data", "regression takes no"),
         ("diabetes", target_as_feature, "data", "also listed as a feature"),
         ("breast_cancer", ignore_overlapping_features, "data", "also used"),
-        ("diabetes", source_not_a_table, "data.source", ".csv or .parquet"),
+        ("diabetes", source_not_a_table, "data.source", ".parquet file, not .xlsx"),
     ],
 )
 def test_inconsistent_contract_is_refused_naming_where(name, change, where, says):

@@ -62,6 +62,18 @@ def test_missing_source_without_a_sample_names_data_source(make_settings):
         data.run(settings)
     assert settings.data.source.as_posix() in str(excinfo.value).replace("\\", "/")
     assert not settings.data.source.exists()
+{%- if cookiecutter.use_dvc == 'yes' %}
+
+
+def test_a_source_dvc_tracks_but_not_pulled_says_dvc_pull(make_settings):
+    """A fresh clone: the .dvc file is in git, the data in the remote."""
+    settings = make_settings("data.sample=null")
+    source = settings.data.source
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.with_name(f"{source.name}.dvc").write_text("outs: []\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="`dvc pull` fetches it"):
+        data.run(settings)
+{%- endif %}
 
 
 def test_an_invalid_source_is_refused_with_column_and_row(settings):

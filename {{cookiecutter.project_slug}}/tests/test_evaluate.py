@@ -39,6 +39,8 @@ def test_evaluate_names_the_baseline_and_warns_when_not_beaten(trained, caplog):
     worst = float("inf") if task.better(metric, 0.0, 1.0) else float("-inf")
     evaluate._against_baseline(settings, terms, {metric: worst}, features, target)
     assert "does not beat the baseline's" in caplog.text
+    says = "the class shares" if terms.task == "classification" else "the mean"
+    assert f"no better than predicting {says}" in caplog.text
 
 
 @pytest.mark.parametrize("case", list(CASES))

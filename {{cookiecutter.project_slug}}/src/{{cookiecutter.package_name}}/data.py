@@ -69,6 +69,13 @@ def read_source(data: DataSettings) -> pd.DataFrame:
             if data.sample
             else "put your file there, or point data.source at it"
         )
+{%- if cookiecutter.use_dvc == 'yes' %}
+        if path.with_name(f"{path.name}.dvc").is_file():  # a clone without the data
+            hint = (
+                f"DVC tracks it ({path.name}.dvc): `dvc pull` fetches it from the "
+                "remote (`make pipeline` does, then runs the stages)"
+            )
+{%- endif %}
         raise FileNotFoundError(f"data.source: {path} not found: {hint}.")
     frame = contract.read_table(path, data)
     return contract.validate(data, frame, source=str(path), ignore=data.ignore)

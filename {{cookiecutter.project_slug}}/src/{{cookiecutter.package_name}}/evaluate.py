@@ -118,9 +118,10 @@ def _against_baseline(
     else:
         log.warning(
             "The model's test %s=%.4f does not beat the baseline's (%s, %.4f): it "
-            "does no better than predicting the class shares or the mean value.",
+            "does no better than predicting %s.",
             metric,
             model,
             type(baseline).__name__,
             floor,
+            task.baseline_predicts,
         )

@@ -172,7 +172,8 @@ class DataSettings(Contract):
     @classmethod
     def _data_file(cls, value: Path) -> Path:
         if value.suffix.lower() not in DATA_SUFFIXES:
-            raise ValueError(f"expected a .csv or .parquet file, got {value}")
+            kind = value.suffix or "a name without a suffix"
+            raise ValueError(f"expected a .csv or .parquet file, not {kind}")
         return value
 
     @model_validator(mode="after")

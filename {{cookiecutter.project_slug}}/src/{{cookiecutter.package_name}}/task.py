@@ -31,6 +31,8 @@ class Task:
     name: str
     metrics: dict[str, Metric]
     default_metric: str
+    # What `baseline` predicts, in words (messages).
+    baseline_predicts: str
 
     def primary(self, configured: str | None) -> str:
         """The metric that ranks models: the configured one or the task's default."""
@@ -83,6 +85,7 @@ class Classification(Task):
 
     name = "classification"
     default_metric = "roc_auc"
+    baseline_predicts = "the class shares of the training rows"
     metrics = {
         name: Metric(name)
         for name in ("roc_auc", "accuracy", "f1", "precision", "recall")
@@ -228,6 +231,7 @@ class Regression(Task):
 
     name = "regression"
     default_metric = "rmse"
+    baseline_predicts = "the mean of the training rows"
     metrics = {
         "rmse": Metric("rmse", higher_is_better=False),
         "mae": Metric("mae", higher_is_better=False),
