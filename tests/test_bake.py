@@ -1,6 +1,7 @@
 """Fast tier: render every meaningful combination of answers and check the output."""
 
 import json
+import os
 import re
 import shlex
 import sys
@@ -208,6 +209,88 @@ def test_make_contract_passes_ignored_names_with_spaces_whole(baked):
     (line,) = [x for x in lines if "contract infer" in x]
     words = shlex.split(line)
     assert words[words.index("--ignore") + 1 :] == ["a b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [((), None), (("NA_VALUES=",), ""), (("NA_VALUES=NULL,n/a",), "NULL,n/a")],
+)
+def test_make_contract_passes_na_values_only_when_given(baked, given, expected):
+    """NA_VALUES= (empty cells only) differs from no NA_VALUES (pandas' spellings)."""
+    _, project = baked
+    result = run(
+        ["make", "-n", "contract", "FILE=data/x.csv", "TARGET=y", *given], cwd=project
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.replace("\\\n", " ").splitlines()
+    (line,) = [x for x in lines if "contract infer" in x]
+    options = [w for w in shlex.split(line) if w.startswith("--na-values")]
+    assert options == ([] if expected is None else [f"--na-values={expected}"])
+
+
+def fake_tool(path: Path, calls: Path, fails: str = "") -> Path:
+    """An executable that appends its arguments to `calls`; exit 1 when they start
+    with `fails`."""
+    path.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{calls}"\n'
+        + (f'case "$*" in "{fails}"*) exit 1;; esac\n' if fails else "")
+        + "exit 0\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_install_with_poetry_relocks_a_lock_behind_pyproject(baked, tmp_path, stale):
+    """After a template update changed pyproject.toml, `poetry install` would stop:
+    `make install` runs `poetry lock` first, and only then."""
+    _, project = baked
+    calls = tmp_path / "calls"
+    poetry = fake_tool(tmp_path / "poetry", calls, "check --lock" if stale else "")
+    lock = project / "poetry.lock"
+    lock.write_text("", encoding="utf-8")
+    try:
+        result = run(["make", "install-poetry", f"POETRY={poetry}"], cwd=project)
+    finally:
+        lock.unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = [line.split()[0] for line in calls.read_text("utf-8").splitlines()]
+    relock = ["lock"] if stale else []
+    assert steps == ["env", "check", *relock, "install"]
+
+
+def test_make_serve_leaves_models_alone_when_the_registry_model_is_served(
+    baked, tmp_path
+):
+    answers, project = baked
+    wanted = ("use_fastapi", "use_onnx", "use_mlflow")
+    if any(answers[name] == "no" for name in wanted):
+        pytest.skip("serve exports ONNX only with FastAPI, ONNX and MLflow on")
+    calls = tmp_path / "calls"
+    python = fake_tool(tmp_path / "python", calls)
+    (tmp_path / "bin").mkdir()
+    fake_tool(tmp_path / "bin" / "uvicorn", calls)
+    model = project / "models" / "model.joblib"
+    model.parent.mkdir(exist_ok=True)
+    model.write_bytes(b"")
+    (package,) = [p.name for p in (project / "src").iterdir() if p.is_dir()]
+    variable = f"{package.upper()}_MODEL_URI"
+    command = ["make", "serve", f"PY={python}", f"BIN={tmp_path / 'bin'}"]
+    try:
+        served = run(
+            command, cwd=project, env={**os.environ, variable: "models:/m@champion"}
+        )
+        assert served.returncode == 0, served.stdout + served.stderr
+        registry = calls.read_text("utf-8")
+        calls.unlink()
+        local = run(command, cwd=project)
+        assert local.returncode == 0, local.stdout + local.stderr
+    finally:
+        model.unlink()
+    assert "export" not in registry and "create_app" in registry
+    assert "export --if-stale" in calls.read_text("utf-8")
 
 
 def test_every_stage_that_composes_conf_gets_args(baked):
