@@ -46,6 +46,27 @@ def test_train_writes_the_profile_of_its_rows_and_predictions(trained, case):
         assert profile["prediction"]["categories"] == sorted(settings.data.classes)
     else:
         assert profile["prediction"]["kind"] == "numeric"
+        cv_rmse = run.result.cv_metrics.get("cv_rmse")
+        assert profile["prediction"].get("error") == cv_rmse
+
+
+def test_a_shadow_agrees_within_the_served_models_own_error():
+    """Regression: the default tolerance is the model's cross-validated RMSE (a ridge
+    and a forest agree within it on most rows; within 1 % of the std, on none)."""
+    terms = Contract(
+        task="regression", target="y", features={"x": Feature(kind="numeric")}
+    )
+    rows = pd.DataFrame({"x": np.arange(100.0)})
+    predictions = np.arange(100.0) * 2
+    with_error = reference.Reference.from_dict(
+        reference.build(terms, rows, predictions, "d", "sha", error=12.5)
+    )
+    assert with_error.agreement_tolerance() == 12.5
+    assert with_error.agreement_tolerance(3.0) == 3.0  # configured
+    without = reference.Reference.from_dict(
+        reference.build(terms, rows, predictions, "d", "sha")
+    )
+    assert without.agreement_tolerance() == pytest.approx(0.01 * predictions.std())
 
 
 def test_the_training_rows_do_not_drift_from_their_own_profile(trained):

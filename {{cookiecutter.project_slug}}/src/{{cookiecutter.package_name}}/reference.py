@@ -145,9 +145,12 @@ def build(
     dataset: str,
     model_sha256: str,
     bins: int = 10,
+    error: float | None = None,
 ) -> dict[str, Any]:
     """The profile of the training rows (`contract.validate`'s typed frame) and of the
-    model's predictions on them, as models/reference.json holds it."""
+    model's predictions on them, as models/reference.json holds it. `error`: the
+    model's cross-validated RMSE (regression), the scale of a difference that is noise
+    (`Reference.agreement_tolerance`)."""
     features = {}
     for name, feature in contract.features.items():
         column = frame[name].to_numpy(dtype=object)
@@ -163,6 +166,8 @@ def build(
         prediction = categorical_profile(predicted.tolist(), labels)
     else:
         prediction = numeric_profile(predicted.astype(np.float64), bins)
+        if error is not None and math.isfinite(error):
+            prediction["error"] = float(error)
     return {
         "version": VERSION,
         "model_sha256": model_sha256,
@@ -214,6 +219,18 @@ class Reference:
     def _items(self):
         """(name, FEATURE) of every feature, then ("prediction", FEATURE)."""
         return [*self.features.items(), ("prediction", self.prediction)]
+
+    def agreement_tolerance(self, configured: float = 0.0) -> float:
+        """How far a shadow's prediction may be from the served one's and agree
+        (regression): `configured` when set, else the served model's cross-validated
+        RMSE (two models closer than their own error agree within noise), else, for
+        a profile without it, 1 % of the std of its training predictions."""
+        if configured:
+            return configured
+        error = self.prediction.get("error")
+        if error:
+            return float(error)
+        return 0.01 * float(self.prediction.get("std", 0.0) or 0.0)
 
     def feature(self, name: str) -> dict:
         """FEATURE of a feature name or "prediction"."""

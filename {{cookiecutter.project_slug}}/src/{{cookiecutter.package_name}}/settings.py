@@ -337,7 +337,7 @@ class MonitorSettings(StrictModel):
     # A model version with fewer logged rows is reported, not judged.
     min_rows: PositiveInt = 100
     # Share of rows where the shadow model agrees with the served one (same class;
-    # regression: within shadow_tolerance, 0: 1 % of the reference predictions' std).
+    # regression: within shadow_tolerance, 0: the served model's cross-validated RMSE).
     shadow_agreement_min: float = Field(0.9, ge=0.0, le=1.0)
     shadow_tolerance: NonNegativeFloat = 0.0
     # Evidently's HTML and JSON report per version (false: summary.json only, faster).

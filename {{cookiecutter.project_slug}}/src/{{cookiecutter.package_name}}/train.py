@@ -144,6 +144,7 @@ def run(settings: Settings) -> TrainResult:
         task.outputs(pipeline, features)["prediction"],
         dataset=data.name,
         model_sha256=metadata["model_sha256"],
+        error=cv_metrics.get("cv_rmse"),
     )
     reference.save(profile, settings.paths.reference_file)
 {%- if cookiecutter.use_mlflow == 'yes' %}
