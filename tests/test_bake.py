@@ -212,14 +212,24 @@ def test_make_contract_passes_ignored_names_with_spaces_whole(baked):
 
 
 @pytest.mark.parametrize(
-    ("given", "expected"),
-    [((), None), (("NA_VALUES=",), ""), (("NA_VALUES=NULL,n/a",), "NULL,n/a")],
+    ("given", "environment", "expected"),
+    [
+        ((), {}, None),
+        (("NA_VALUES=",), {}, ""),
+        (("NA_VALUES=NULL,n/a",), {}, "NULL,n/a"),
+        ((), {"NA_VALUES": "null"}, "null"),  # as the other variables, from the env
+    ],
 )
-def test_make_contract_passes_na_values_only_when_given(baked, given, expected):
+def test_make_contract_passes_na_values_only_when_given(
+    baked, given, environment, expected
+):
     """NA_VALUES= (empty cells only) differs from no NA_VALUES (pandas' spellings)."""
     _, project = baked
+    clean = {k: v for k, v in os.environ.items() if k != "NA_VALUES"}
     result = run(
-        ["make", "-n", "contract", "FILE=data/x.csv", "TARGET=y", *given], cwd=project
+        ["make", "-n", "contract", "FILE=data/x.csv", "TARGET=y", *given],
+        cwd=project,
+        env={**clean, **environment},
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.replace("\\\n", " ").splitlines()

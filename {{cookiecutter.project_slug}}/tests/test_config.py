@@ -289,10 +289,16 @@ def source_not_a_table(raw):
     raw["data"]["source"] = "data/raw/rows.xlsx"
 
 
+def a_number_among_na_values(raw):
+    """A sentinel number as a spelling of missing (pandas matches it by value)."""
+    raw["data"]["na_values"] = ["NULL", "-999"]
+
+
 @pytest.mark.parametrize(
     ("name", "change", "where", "says"),
     [
         ("breast_cancer", categorical_without_categories, "features", "categories"),
+        ("diabetes", a_number_among_na_values, "data.na_values", "['-999'] read as"),
         ("diabetes", min_above_max, "features", "above max"),
         ("diabetes", bounds_on_a_categorical, "features", "only apply to numeric"),
         ("diabetes", classes_missing, "data", "needs `classes`"),

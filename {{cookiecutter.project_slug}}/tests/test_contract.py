@@ -312,6 +312,13 @@ def test_infer_refuses_classes_that_are_amounts():
         contract.infer(coded, "Code", task="classification", ignore=["Customer ID"])
     assert "--task regression" in str(excinfo.value)
     assert "--max-categories (50" in str(excinfo.value)
+    # Inferred from text, a target of many labels is classification, as it was.
+    named = coded.assign(Code=[f"product {i}" for i in range(60)])
+    terms = contract.infer(named, "Code", ignore=["Customer ID"])
+    assert terms["task"] == "classification" and len(terms["classes"]) == 60
+    with pytest.raises(ContractError, match="too many classes") as excinfo:
+        contract.infer(named, "Code", task="classification", ignore=["Customer ID"])
+    assert "--task regression" not in str(excinfo.value)  # text: no quantity
     terms = contract.infer(
         coded,
         "Code",

@@ -392,11 +392,11 @@ def test_a_column_named_twice_is_refused_as_training_refuses_it(trained, tmp_pat
     lines = read_text(trained.paths.test_data).head(3).to_csv(index=False)
     header, rest = lines.split("\n", 1)
     source = tmp_path / "rows.csv"
-    source.write_text(f"{header},{column},notes,\n{rest}", encoding="utf-8")
+    source.write_text(f"{header},{column},notes,,\n{rest}", encoding="utf-8")
     with pytest.raises(predict.BatchInputError) as excinfo:
         predict.run(trained, source, tmp_path / "out.csv")
     assert f"'{column}' named more than once" in str(excinfo.value)
-    assert "'notes'" not in str(excinfo.value)  # nor the blank name after it
+    assert "'notes'" not in str(excinfo.value)  # nor the two blank names after it
     assert not (tmp_path / "out.csv").exists()
 
 

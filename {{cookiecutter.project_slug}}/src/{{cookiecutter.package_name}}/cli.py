@@ -296,8 +296,16 @@ def build_contract_parser() -> argparse.ArgumentParser:
 
 
 def _spellings(text: str) -> list[str]:
-    """`--na-values`: "NULL, n/a" -> ["NULL", "n/a"]; "" -> [] (only empty cells)."""
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """`--na-values`: "NULL, n/a" -> ["NULL", "n/a"]; "" -> [] (only empty cells).
+    Text only, as the contract takes it (`Contract.na_values`)."""
+    from .settings import text_spellings
+
+    spellings = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        text_spellings(spellings)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return spellings
 
 
 def contract_main(argv: Sequence[str]) -> int:

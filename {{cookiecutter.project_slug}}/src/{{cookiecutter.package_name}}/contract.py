@@ -486,6 +486,7 @@ def infer(
     numeric_target = pd.api.types.is_numeric_dtype(labels) and not (
         pd.api.types.is_bool_dtype(labels)
     )
+    told = task is not None
     if task is None:
         whole = numeric_target and bool((labels % 1 == 0).all())
         few = labels.nunique() <= max_classes
@@ -496,7 +497,8 @@ def infer(
         )
     contract: dict[str, Any] = {"task": task, "target": target}
     if task == "classification":
-        _labels_or_refuse(labels, numeric_target, max_categories)
+        if told:  # inferred, it is text or a few whole numbers: labels
+            _labels_or_refuse(labels, numeric_target, max_categories)
         if numeric_target and (labels % 1 == 0).all():
             contract["classes"] = sorted(int(v) for v in labels.unique())
         else:
@@ -607,8 +609,8 @@ def _dates(column: pd.Series) -> bool:
 
 
 def _labels_or_refuse(labels: pd.Series, numeric: bool, most: int) -> None:
-    """Refuse a classification target that holds amounts, not labels: numbers with
-    fractions, or more distinct values than `most` (--max-categories)."""
+    """Refuse a target told to be classified that holds amounts, not labels: numbers
+    with fractions, or more distinct values than `most` (--max-categories)."""
     count = labels.nunique()
     if numeric and not (labels % 1 == 0).all():
         fractional = labels[labels % 1 != 0].iloc[0]
@@ -618,10 +620,12 @@ def _labels_or_refuse(labels: pd.Series, numeric: bool, most: int) -> None:
             "(make contract: TASK=regression)."
         )
     if count > most:
+        way_out = f"raise --max-categories ({most}; MAX_CATEGORIES=) for classes"
+        if numeric:
+            way_out = f"--task regression (TASK=regression) for amounts; {way_out}"
         raise ContractError(
             f"column {labels.name!r} has {count} distinct values: too many classes "
-            "to learn. A quantity: --task regression (TASK=regression); classes "
-            f"indeed: raise --max-categories ({most}; MAX_CATEGORIES=)."
+            f"to learn: {way_out}."
         )
 
 

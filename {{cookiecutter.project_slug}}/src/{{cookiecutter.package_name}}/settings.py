@@ -51,6 +51,26 @@ NA_VALUES = (
 )
 
 
+def text_spellings(spellings: list[str] | None) -> list[str] | None:
+    """`na_values` as given; ValueError for a number among them: pandas matches those
+    by value (-1 and -1.0), batch scoring by text, so a file would read two ways."""
+    numbers = []
+    for text in spellings or ():
+        try:
+            float(text)
+        except ValueError:
+            continue
+        if text.strip().lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+            numbers.append(text)
+    if numbers:
+        raise ValueError(
+            f"{numbers} read as numbers: pandas would match them by value (-1 and "
+            "-1.0), batch scoring by text; recode such a sentinel to an empty cell "
+            "in the file instead"
+        )
+    return spellings
+
+
 def missing_text(na_values: list[str] | None) -> tuple[str, ...]:
     """The CSV cells read as missing: the empty one and `na_values` (None: pandas')."""
     return NA_VALUES if na_values is None else ("", *na_values)
@@ -116,6 +136,11 @@ class Contract(StrictModel):
     # missing). None: pandas' spellings (NA, N/A, NULL, None, nan...: NA_VALUES);
     # []: only empty cells, so that a category spelled NA (Namibia) stays one.
     na_values: list[StrictStr] | None = None
+
+    @field_validator("na_values")
+    @classmethod
+    def _text_only(cls, value: list[str] | None) -> list[str] | None:
+        return text_spellings(value)
 
     @model_validator(mode="after")
     def _task_fits(self) -> "Contract":
