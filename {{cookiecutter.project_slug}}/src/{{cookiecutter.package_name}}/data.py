@@ -73,7 +73,8 @@ def read_source(data: DataSettings) -> pd.DataFrame:
         if path.with_name(f"{path.name}.dvc").is_file():  # a clone without the data
             hint = (
                 f"DVC tracks it ({path.name}.dvc): `dvc pull` fetches it from the "
-                "remote (`make pipeline` does, then runs the stages)"
+                "remote, a shared one (the default is a folder on the machine that "
+                "pushed it: README, Remote)"
             )
 {%- endif %}
         raise FileNotFoundError(f"data.source: {path} not found: {hint}.")
