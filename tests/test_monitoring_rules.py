@@ -47,6 +47,8 @@ ALERTS = {
     "PredictionDrift",
     "PredictionLogDropping",
     "PredictionLogFailing",
+    "ShadowFailing",
+    "ShadowDisagrees",
 }
 
 
