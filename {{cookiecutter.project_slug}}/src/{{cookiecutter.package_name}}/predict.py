@@ -22,7 +22,7 @@ pandas frame.
 import csv
 import logging
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -601,8 +601,8 @@ def require_columns(
     feature?); `columns` are the names as the file spells them."""
     present = list(map(str, columns))
     fold = str.casefold if any_case else str
-    folded = [fold(name) for name in present if name]
-    twice = sorted({name for name in present if name and folded.count(fold(name)) > 1})
+    counts = Counter(fold(name) for name in present if name)
+    twice = sorted({name for name in present if name and counts[fold(name)] > 1})
     if twice:
         raise error(
             f"{source}: column(s) {', '.join(map(repr, twice))} named more than once "
