@@ -11,8 +11,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -366,7 +369,10 @@ def test_deploy_script_renders_valid_manifests_with_the_image(docker_baked):
     assert result.returncode == 0, result.stderr
     validate(project, result.stdout, "rendered-production")
     images = re.findall(r"image: (\S+)", result.stdout)
-    assert sorted(images) == sorted([image, image[:-1]])
+    # The service's images; the log-shipper's is its own (rclone's), pinned.
+    ours = [found for found in images if not found.startswith("rclone/rclone:")]
+    assert sorted(ours) == sorted([image, image[:-1]])
+    assert len(images) == 2 * len(ours)
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
 
 
@@ -591,7 +597,220 @@ def test_rollback_undoes_the_stable_rollout_and_zeroes_the_canary(cluster):
     assert any("scale" in c and "-canary" in c and "--replicas=0" in c for c in calls)
 
 
+def test_deploy_writes_where_the_pods_ship_their_prediction_log(cluster):
+    project, fake, deploy = cluster
+    result = deploy("apply", "staging", NEW)
+    assert result.returncode == 0, result.stderr
+    assert not any("configmap" in c for c in _calls(fake))  # unset: left as it is
+    uri = "s3://some-bucket/predictions"
+    result = deploy("apply", "staging", NEW, PREDICTION_LOG_URI=uri)
+    assert result.returncode == 0, result.stderr
+    name = _deployment_name(project)
+    assert any(
+        f"create configmap {name}-prediction-log --from-literal=uri={uri}" in c
+        for c in _calls(fake)
+    )
+    result = deploy("apply", "staging", NEW, PREDICTION_LOG_URI="https://x.invalid/l")
+    assert result.returncode != 0
+    assert "s3://, gs:// or a directory" in result.stderr
+
+
+def test_cd_passes_the_monitor_workflows_log_uri_to_production(docker_baked):
+    answers, project = docker_baked
+    if answers["use_github_actions"] != "yes":
+        pytest.skip("no workflows")
+    flow = yaml.safe_load((project / ".github/workflows/cd.yml").read_text())
+    production = flow["jobs"]["deploy-production"]["env"]
+    assert production["PREDICTION_LOG_URI"] == "${{ vars.PREDICTION_LOG_URI }}"
+    monitor = (project / ".github/workflows/monitor.yml").read_text()
+    assert "PREDICTION_LOG_URI: ${{ vars.PREDICTION_LOG_URI }}" in monitor
+
+
+def _deployment_name(project: Path) -> str:
+    (deployment,) = _by_kind(render(project, "base"))["Deployment"]
+    return deployment["metadata"]["name"]
+
+
+# --- the prediction log's shipper (a sidecar of the service's pods) -------------
+
+
+def test_log_shipper_is_a_hardened_sidecar_on_the_services_log(docker_baked):
+    _, project = docker_baked
+    kinds = _by_kind(render(project, "overlays/staging"))
+    (deployment,) = kinds["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (api,) = pod["containers"]
+    (shipper,) = pod["initContainers"]
+    # A native sidecar: started before the service, stopped after it.
+    assert shipper["restartPolicy"] == "Always"
+    assert re.fullmatch(r"rclone/rclone:\d+\.\d+\.\d+", shipper["image"])
+    assert shipper["securityContext"]["readOnlyRootFilesystem"] is True
+    assert shipper["securityContext"]["allowPrivilegeEscalation"] is False
+    assert shipper["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert set(shipper["resources"]) == {"requests", "limits"}
+    mounts = {m["name"]: m["mountPath"] for m in shipper["volumeMounts"]}
+    api_mounts = {m["name"]: m["mountPath"] for m in api["volumeMounts"]}
+    assert mounts["logs"] == api_mounts["logs"]
+    # One setting: how long the service keeps a file open, and when the shipper may
+    # take it.
+    api_env = {e["name"]: e for e in api["env"]}
+    env = {e["name"]: e for e in shipper["env"]}
+    prefix = _package(project).upper()
+    assert (
+        api_env[f"{prefix}_PREDICTION_LOG_MAX_SECONDS"]["valueFrom"]
+        == env["PREDICTION_LOG_MAX_SECONDS"]["valueFrom"]
+    )
+    name = deployment["metadata"]["name"]
+    uri = env["PREDICTION_LOG_URI"]["valueFrom"]["configMapKeyRef"]
+    assert uri == {"name": f"{name}-prediction-log", "key": "uri", "optional": True}
+    configs = {c["metadata"]["name"]: c for c in kinds["ConfigMap"]}
+    script = next(v for v in pod["volumes"] if v["name"] == "log-shipper")
+    shipped = configs[script["configMap"]["name"]]["data"]
+    assert shipped["ship-prediction-log.sh"].startswith("#!/bin/sh\n")
+    assert int(shipped["max-seconds"]) > 0
+    assert pod["terminationGracePeriodSeconds"] >= 60
+
+
+def _shipper(project: Path, tmp_path: Path, **env: str):
+    """The shipper's script run as the sidecar runs it (sh), on a log folder here."""
+    script = project / "deploy" / "k8s" / "base" / "workload" / "ship-prediction-log.sh"
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    settings = {
+        "PATH": os.environ["PATH"],
+        "LOG_DIR": str(logs),
+        "SHIP_EVERY": "1",
+        "PREDICTION_LOG_MAX_SECONDS": "60",
+        "CLOSE_MARGIN": "0",
+        **env,
+    }
+    process = subprocess.Popen(
+        ["sh", str(script)],
+        env=settings,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, logs
+
+
+def _log_file(folder: Path, stamp: str, age: float, size: int = 60) -> Path:
+    """A log file named as the service names them, last written `age` seconds ago."""
+    path = folder / f"predictions-{stamp}-pod-a-7-0.jsonl"
+    path.write_text("x" * (size - 1) + "\n", encoding="utf-8")
+    written = time.time() - age
+    os.utime(path, (written, written))
+    return path
+
+
+def _until(condition, seconds: float = 20) -> bool:
+    """Wait for `condition()` (every 0.1 s, at most `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def _stop(process) -> tuple[int, str]:
+    """TERM, as the kubelet stops the sidecar; its exit code and output."""
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return process.returncode, output
+
+
+def test_log_shipper_moves_closed_files_then_the_rest_when_the_pod_stops(
+    bakes, tmp_path
+):
+    project = bakes("default")
+    tool("rclone")
+    destination = tmp_path / "bucket"
+    process, logs = _shipper(project, tmp_path, PREDICTION_LOG_URI=str(destination))
+    try:
+        closed = _log_file(logs, "20261201T000000", age=3600)
+        open_ = _log_file(logs, "20261201T005900", age=1)
+        assert _until(lambda: (destination / closed.name).is_file())
+        assert not closed.exists()
+        # Written a second ago: maybe still open, so it stays while the pod runs.
+        assert open_.exists() and not (destination / open_.name).exists()
+    finally:
+        code, output = _stop(process)
+    assert code == 0, output
+    # Stopped after the service: everything left is moved.
+    assert (destination / open_.name).is_file() and not open_.exists()
+
+
+def test_log_shipper_without_a_destination_keeps_the_pod_under_its_budget(
+    bakes, tmp_path
+):
+    project = bakes("default")
+    process, logs = _shipper(project, tmp_path, KEEP_BYTES="150")
+    try:
+        oldest = _log_file(logs, "20261201T000000", age=7200)
+        older = _log_file(logs, "20261201T001000", age=7000)
+        old = _log_file(logs, "20261201T002000", age=6800)
+        fresh = _log_file(logs, "20261201T010000", age=0)
+        # 240 bytes: the two oldest go, which leaves 120 of the 150.
+        assert _until(lambda: not oldest.exists() and not older.exists())
+        assert old.exists() and fresh.exists()
+    finally:
+        code, output = _stop(process)
+    assert code == 0, output
+    assert "PREDICTION_LOG_URI is not set" in output
+    assert "deleted the 2 oldest closed log file(s)" in output
+    assert old.exists() and fresh.exists()  # nowhere to ship them to
+
+
+@pytest.mark.parametrize(
+    "uri, remote",
+    [
+        (
+            "s3://some-bucket/logs/prod",
+            ":s3,provider=AWS,env_auth=true:some-bucket/logs/prod",
+        ),
+        ("gs://some-bucket/logs", ":gcs,env_auth=true:some-bucket/logs"),
+        ("ftp://example.invalid/logs", None),
+    ],
+)
+def test_log_shipper_hands_rclone_the_clouds_bucket(bakes, tmp_path, uri, remote):
+    project = bakes("default")
+    calls = tmp_path / "calls"
+    fake = tmp_path / "rclone"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n', encoding="utf-8")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    process, logs = _shipper(
+        project, tmp_path, PREDICTION_LOG_URI=uri, RCLONE=str(fake)
+    )
+    try:
+        if remote is None:
+            time.sleep(1.5)
+            assert process.poll() is None  # it goes on (no crash loop of the pod)
+        else:
+            assert _until(calls.exists)
+    finally:
+        code, output = _stop(process)
+    assert code == 0, output
+    if remote is None:
+        assert "must be s3://, gs:// or a directory" in output
+        assert not calls.exists()
+        return
+    first, *_, last = calls.read_text(encoding="utf-8").splitlines()
+    assert first.startswith(f"move {tmp_path / 'logs'} {remote} ")
+    assert "--min-age 60s" in first
+    assert "--min-age" not in last  # at the stop: everything
+
+
 # --- helper scripts ------------------------------------------------------------
+
+
+def test_shell_scripts_pass_shellcheck(baked):
+    _, project = baked
+    listed = run(["git", "ls-files", "*.sh"], cwd=project).stdout.split()
+    if not listed:
+        pytest.skip("no shell script in this bake")
+    result = run([tool("shellcheck"), *listed], cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compare_metrics_prints_a_table_and_needs_the_new_metrics(bakes, tmp_path):
