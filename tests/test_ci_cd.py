@@ -152,6 +152,12 @@ def test_dependabot_covers_pip_actions_and_docker(baked):
         {"docker"} if answers["use_docker"] == "yes" else set()
     )
     assert ecosystems == expected
+    if answers["use_docker"] == "yes":
+        (docker,) = [u for u in config["updates"] if u["package-ecosystem"] == "docker"]
+        # The Dockerfile's base images and the sidecar image of the Deployment.
+        for folder in docker["directories"]:
+            assert (project / folder.lstrip("/")).is_dir(), folder
+        assert "/deploy/k8s/base/workload" in docker["directories"]
 
 
 # --- linters and schemas -------------------------------------------------------
