@@ -253,6 +253,7 @@ def _ci_cd_files(answers: dict) -> set[str]:
                 "base/service.yaml",
                 "base/workload/kustomization.yaml",
                 "base/workload/deployment.yaml",
+                "base/workload/ship-prediction-log.sh",
                 "overlays/staging/kustomization.yaml",
                 "overlays/production/kustomization.yaml",
                 "overlays/production/canary/kustomization.yaml",
