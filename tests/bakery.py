@@ -231,12 +231,13 @@ def _ci_cd_files(answers: dict) -> set[str]:
             {"cd.yml", "rollback.yml"} if docker else set()
         )
         files |= {f".github/workflows/{name}" for name in workflows}
-        files |= {
-            ".github/dependabot.yml",
-            ".github/zizmor.yml",
-            ".github/scripts/compare_metrics.py",
-            ".github/scripts/model_identity.py",
-        }
+        files |= {".github/dependabot.yml", ".github/zizmor.yml"}
+        # retrain.yml compares metrics with it without DVC (`dvc metrics diff` with);
+        # cd.yml names the image's model with the other.
+        if answers["use_dvc"] == "no":
+            files.add(".github/scripts/compare_metrics.py")
+        if docker:
+            files.add(".github/scripts/model_identity.py")
         if answers["use_fastapi"] == "yes":
             files |= {
                 ".github/workflows/monitor.yml",

@@ -758,7 +758,7 @@ def contract_yaml(contract: dict[str, Any], name: str, source: Path, rows: int) 
         f"# Data contract inferred from {Path(source).as_posix()} ({rows} rows) by\n"
         f"# `python -m {__package__} contract infer`. Review it: kinds,\n"
         "# categories, which features may be missing (nullable) and their bounds\n"
-        "# (min/max) are what training, the API and batch scoring will accept.\n"
+        "# (min/max) are what training{% if cookiecutter.use_fastapi == 'yes' %}, the API{% endif %} and batch scoring will accept.\n"
         "# Columns to leave out: ignore.\n"
     )
     if "na_values" in contract:
