@@ -116,6 +116,7 @@ def expected_files(answers: dict) -> set[str]:
         "tests/conftest.py",
         "tests/test_cli.py",
         "tests/test_artifacts.py",
+        "tests/test_bench_batch.py",
         "tests/test_config.py",
         "tests/test_contract.py",
         "tests/test_data.py",

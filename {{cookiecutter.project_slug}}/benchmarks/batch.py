@@ -104,7 +104,11 @@ def build(settings, terms, rows: int, bad: int, folder: Path) -> dict[str, Path]
     required = [n for n, f in terms.features.items() if not f.nullable]
     if required and bad:
         positions = np.linspace(0, rows - 1, min(bad, rows)).astype(int)
-        frame.loc[positions, required[0]] = None  # rejected: a required value missing
+        # Rejected: a required value missing. As objects, so that a column of any type
+        # (booleans too, which pandas will not give a missing value) can hold it.
+        column = required[0]
+        frame[column] = frame[column].astype(object)
+        frame.loc[positions, column] = None
     files["csv"], files["parquet"] = folder / "rows.csv", folder / "rows.parquet"
     frame.to_csv(files["csv"], index=False)
     frame.to_parquet(files["parquet"], index=False)
