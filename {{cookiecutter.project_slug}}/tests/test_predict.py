@@ -619,6 +619,11 @@ def test_cli_scores_a_file_and_reports_bad_input(trained, tmp_path, capsys):
     assert output.is_file()
     assert main(["predict", "--input", str(tmp_path / "absent.csv"), *args]) == 1
     assert "absent.csv not found" in capsys.readouterr().err
+    # A folder exists: not "not found", but which engine reads one.
+    assert main(["predict", "--input", str(tmp_path), *args]) == 1
+    assert f"{tmp_path} is a folder: this engine scores one file" in (
+        capsys.readouterr().err
+    )
 
 
 def test_cli_predict_needs_input_and_output(capsys):

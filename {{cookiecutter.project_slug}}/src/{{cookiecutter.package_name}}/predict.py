@@ -767,6 +767,15 @@ def run(
 ) -> dict[str, int]:
     """Score `source` into `destination`; rows that fail go to `rejects`."""
     source, destination = Path(source), Path(destination)
+    if source.is_dir():
+        raise BatchInputError(
+            f"{source} is a folder: this engine scores one file (CSV or Parquet)"
+{%- if cookiecutter.use_spark == 'yes' %}
+            "; the Spark engine scores a folder of them (ENGINE=spark)."
+{%- else %}
+            ": score its files one by one."
+{%- endif %}
+        )
     if not source.is_file():
         raise FileNotFoundError(f"{source} not found.")
     _format(destination)
