@@ -293,6 +293,15 @@ def test_infer_picks_the_task_and_classes_from_the_target(target, task, classes)
         )
 
 
+def test_infer_warns_of_a_class_with_too_few_rows_naming_them(caplog):
+    frame = user_file()
+    frame.loc[7, "Churned"] = "maybe"  # a stray third label
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert terms["classes"] == ["maybe", "no", "yes"]
+    assert "class 'maybe' of 'Churned' has 1 row(s) (row 8)" in caplog.text
+    assert "class 'no'" not in caplog.text and "class 'yes'" not in caplog.text
+
+
 def test_infer_takes_the_task_it_is_told():
     terms = contract.infer(
         user_file(), "Segment", task="regression", ignore=["Customer ID"]

@@ -57,6 +57,9 @@ warnings.filterwarnings(
 log = logging.getLogger(__name__)
 # Problems listed in one error message; the count of the rest follows.
 SHOWN_PROBLEMS = 20
+# Fewer rows than this in a class: warned of by `infer` (a typo, or too few to learn
+# from and to stratify the split and the cross-validation folds by).
+FEW_CLASS_ROWS = 10
 
 
 def read_table(
@@ -509,6 +512,7 @@ def infer(
             )
         if len(contract["classes"]) == 2:  # the default, written out to review
             contract["positive_class"] = contract["classes"][-1]
+        _warn_of_rare_classes(labels)
     elif not numeric_target:
         raise ContractError(f"--task regression: column {target!r} is not numeric.")
     features = {}
@@ -643,6 +647,26 @@ def missing_spellings(path: Path, columns: list[str]) -> dict[str, dict[str, int
         if len(counts):
             found[name] = {str(k): int(v) for k, v in counts.items()}
     return found
+
+
+def _warn_of_rare_classes(labels: pd.Series, shown: int = 5) -> None:
+    """Warn of each class with fewer than FEW_CLASS_ROWS rows, naming its rows (from
+    1, as validation counts): a stray label makes a task of one class more."""
+    counts = labels.value_counts()
+    for label, count in counts[counts < FEW_CLASS_ROWS].items():
+        rows = np.flatnonzero((labels == label).to_numpy())[:shown] + 1
+        where = ", ".join(f"row {row}" for row in rows)
+        log.warning(
+            "class %r of %r has %d row(s) (%s%s): too few to learn from or to "
+            "stratify the split and the cross-validation by. A typo? Fix or drop "
+            "those rows and infer again; else keep %d or more rows of it.",
+            label,
+            labels.name,
+            count,
+            where,
+            ", ..." if count > shown else "",
+            FEW_CLASS_ROWS,
+        )
 
 
 def _warn_if_useless(column: pd.Series, spec: dict | None) -> None:
