@@ -67,6 +67,14 @@ def test_binary_metrics_score_the_positive_class_of_string_labels():
     assert expected_auc != pytest.approx(
         skm.roc_auc_score(y_true == "benign", malignant)
     )
+    # The area under the precision-recall curve of the positive class.
+    expected_ap = skm.average_precision_score(y_true == "malignant", malignant)
+    assert metrics["average_precision"] == pytest.approx(expected_ap)
+    one_class = task.compute(
+        y_true[2:], {"prediction": y_pred[2:], "probabilities": probabilities[2:]}
+    )
+    assert math.isnan(one_class["roc_auc"])
+    assert math.isnan(one_class["average_precision"])
 
 
 def test_multiclass_metrics_are_macro_averaged_and_defined():
@@ -88,6 +96,14 @@ def test_multiclass_metrics_are_macro_averaged_and_defined():
     )
     assert metrics["roc_auc"] == pytest.approx(
         skm.roc_auc_score(y_true, probabilities, multi_class="ovr", average="macro")
+    )
+    assert metrics["average_precision"] == pytest.approx(
+        np.mean(
+            [
+                skm.average_precision_score(y_true == label, probabilities[:, i])
+                for i, label in enumerate(task.labels)
+            ]
+        )
     )
 
 

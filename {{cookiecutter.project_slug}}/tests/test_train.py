@@ -155,6 +155,26 @@ def test_a_feature_without_values_in_the_training_split_is_a_contract_error(wine
     train.check_rows(settings, rows, target)  # as it is: every feature has values
 
 
+def test_class_weight_reaches_a_classifier_and_is_refused_for_regression(
+    make_settings,
+):
+    for model in ("logistic_regression", "random_forest"):
+        settings = make_settings(
+            "data=breast_cancer", f"model={model}", "model.class_weight=balanced"
+        )
+        estimator = train.build_pipeline(settings).named_steps["model"]
+        assert estimator.class_weight == "balanced", model
+    forest = make_settings("data=diabetes", "model=random_forest")
+    assert (
+        "class_weight"
+        not in train.build_pipeline(forest).named_steps["model"].get_params()
+    )
+    with pytest.raises(ConfigError, match="class_weight weighs classes"):
+        make_settings(
+            "data=diabetes", "model=random_forest", "model.class_weight=balanced"
+        )
+
+
 def test_cross_validation_can_be_turned_off(make_settings):
     settings = make_settings("train.cv_folds=0")
     data.run(settings)

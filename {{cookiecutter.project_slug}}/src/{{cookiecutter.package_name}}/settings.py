@@ -284,6 +284,9 @@ class LogisticRegressionSettings(StrictModel):
     name: Literal["logistic_regression"]
     C: PositiveFloat = 1.0
     max_iter: PositiveInt = 1000
+    # "balanced": classes weighted inversely to their share of the rows, for a rare
+    # class whose recall matters more than accuracy; null: every row alike.
+    class_weight: Literal["balanced"] | None = None
 
 
 class RidgeSettings(StrictModel):
@@ -307,6 +310,9 @@ class RandomForestSettings(StrictModel):
     max_depth: PositiveInt | None = None
     min_samples_leaf: PositiveInt = 1
     n_jobs: int = -1
+    # Classification only: "balanced" weighs classes inversely to their share of the
+    # rows (null: every row alike).
+    class_weight: Literal["balanced"] | None = None
 
 
 # The `name` key of conf/model/*.yaml selects the schema. Add a model: a YAML file, a
@@ -396,6 +402,13 @@ class Settings(StrictModel):
             )
             raise ValueError(
                 f"model.name: {self.model.name} does not do {self.data.task}; {advice}"
+            )
+        if self.data.task != "classification" and getattr(
+            self.model, "class_weight", None
+        ):
+            raise ValueError(
+                "model.class_weight weighs classes: classification only; set it to "
+                f"null for {self.data.task}."
             )
         return self
 

@@ -88,7 +88,14 @@ class Classification(Task):
     baseline_predicts = "the class shares of the training rows"
     metrics = {
         name: Metric(name)
-        for name in ("roc_auc", "accuracy", "f1", "precision", "recall")
+        for name in (
+            "roc_auc",
+            "average_precision",
+            "accuracy",
+            "f1",
+            "precision",
+            "recall",
+        )
     }
 
     def __init__(self, contract: Contract):
@@ -158,23 +165,34 @@ class Classification(Task):
             ),
             "recall": skm.recall_score(y_true, y_pred, zero_division=0, **averaged),
         }
-        try:
-            if self.binary:
-                positive = probabilities[:, self.labels.index(self.positive)]
-                auc = skm.roc_auc_score(y_true == self.positive, positive)
-            else:
-                # One-vs-rest, averaged over the classes these rows hold (sklearn's
-                # "ovr" macro when they hold every class): a class too rare to be in
-                # every fold no longer makes the cross-validated AUC undefined.
-                scores = [
-                    skm.roc_auc_score(y_true == label, probabilities[:, i])
-                    for i, label in enumerate(self.labels)
-                    if (y_true == label).any()
-                ]
-                auc = np.mean(scores) if len(scores) >= 2 else math.nan
-        except ValueError:  # a class absent from binary rows: AUC is undefined
-            auc = math.nan
-        result["roc_auc"] = auc
+        # Ranking metrics of the probabilities: ROC AUC, and average precision (the
+        # area under the precision-recall curve: for a rare positive class, it
+        # moves where ROC AUC barely does).
+        for name, score in (
+            ("roc_auc", skm.roc_auc_score),
+            ("average_precision", skm.average_precision_score),
+        ):
+            try:
+                if self.binary:
+                    truth = y_true == self.positive
+                    positive = probabilities[:, self.labels.index(self.positive)]
+                    # Rows of one class only: undefined.
+                    one_class = truth.all() or not truth.any()
+                    value = math.nan if one_class else score(truth, positive)
+                else:
+                    # One-vs-rest, averaged over the classes these rows hold
+                    # (sklearn's "ovr" macro when they hold every class): a class
+                    # too rare to be in every fold no longer makes the
+                    # cross-validated figure undefined.
+                    scores = [
+                        score(y_true == label, probabilities[:, i])
+                        for i, label in enumerate(self.labels)
+                        if (y_true == label).any()
+                    ]
+                    value = np.mean(scores) if len(scores) >= 2 else math.nan
+            except ValueError:  # a class absent from binary rows: undefined
+                value = math.nan
+            result[name] = value
         return {name: float(value) for name, value in result.items()}
 
     def plots(self, y_true: Any, outputs: dict, reports_dir: Path) -> list[Path]:

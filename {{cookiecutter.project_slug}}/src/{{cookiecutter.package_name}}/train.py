@@ -50,8 +50,11 @@ def build_pipeline(settings: Settings) -> Pipeline:
     """Return the unfitted preprocessing + estimator pipeline the settings describe."""
     params = settings.model.model_dump(exclude={"name"})
     estimator_cls = ESTIMATORS[(settings.model.name, settings.data.task)]
-    if "random_state" in estimator_cls().get_params():
+    accepted = estimator_cls().get_params()
+    if "random_state" in accepted:
         params["random_state"] = settings.train.seed
+    if "class_weight" not in accepted:  # a regressor: the settings keep it null
+        params.pop("class_weight", None)
     preprocessor = build_preprocessor(settings.data, scale=settings.model.scaled)
     return Pipeline([("preprocess", preprocessor), ("model", estimator_cls(**params))])
 
