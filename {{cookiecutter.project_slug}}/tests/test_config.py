@@ -187,6 +187,21 @@ def test_typo_in_a_contract_file_is_refused_with_its_path(tmp_path):
         load_settings([f"data={name}", f"model={model}"], config_dir=conf)
 
 
+def test_unquoted_yes_and_no_classes_are_refused_with_the_way_out(conf_copy):
+    name = TASK_SAMPLES["classification"]
+    path = conf_copy / "data" / f"{name}.yaml"
+    text = path.read_text(encoding="utf-8")
+    terms = yaml.safe_load(text)
+    old = ", ".join(map(str, terms["classes"]))
+    text = text.replace(f"classes: [{old}]", "classes: [no, yes]")
+    assert "classes: [no, yes]" in text  # YAML: [False, True]
+    path.write_text(text, encoding="utf-8")
+    model = next(m for m in MODELS if "classification" in tasks_of(m))
+    with pytest.raises(ConfigError, match=r"data\.classes") as refused:
+        load_settings([f"data={name}", f"model={model}"], config_dir=conf_copy)
+    assert "quote a class or category spelled so" in str(refused.value)
+
+
 def test_a_yaml_syntax_error_is_refused_naming_the_file(conf_copy):
     path = conf_copy / "train" / "default.yaml"
     path.write_text("seed: {42\n  cv_folds: 5\n", encoding="utf-8")  # unclosed {

@@ -141,6 +141,15 @@ def validate(raw: Mapping[str, Any]) -> Settings:
             f"{error['msg']}" + _shown(error["input"])
             for error in exc.errors()
         ]
+        if any(
+            isinstance(error["input"], bool)
+            and error["type"] in ("string_type", "int_type")
+            for error in exc.errors()
+        ):
+            lines.append(
+                "  (YAML reads unquoted yes, no, true, false, on and off as booleans: "
+                "quote a class or category spelled so, e.g. ['no', 'yes'].)"
+            )
         raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from exc
     task = for_contract(settings.data)
     metric = settings.train.primary_metric
