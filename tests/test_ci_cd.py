@@ -389,17 +389,27 @@ def _by_kind(resources: list[dict]) -> dict[str, list[dict]]:
     return kinds
 
 
-def test_deployment_is_hardened_and_probed(docker_baked):
-    answers, project = docker_baked
+def _staging(project: Path) -> tuple[dict, dict, dict]:
+    """The staging overlay's resources by kind, its Deployment and the pod spec."""
     kinds = _by_kind(render(project, "overlays/staging"))
     (deployment,) = kinds["Deployment"]
-    pod = deployment["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] > 0
+    return kinds, deployment, deployment["spec"]["template"]["spec"]
+
+
+def _assert_hardened(container: dict) -> None:
+    """Read-only root filesystem, no privilege escalation, every capability dropped."""
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_deployment_is_hardened_and_probed(docker_baked):
+    answers, project = docker_baked
+    kinds, deployment, pod = _staging(project)
+    (container,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    _assert_hardened(container)
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert set(container["resources"]) == {"requests", "limits"}
@@ -642,17 +652,13 @@ def _deployment_name(project: Path) -> str:
 
 def test_log_shipper_is_a_hardened_sidecar_on_the_services_log(docker_baked):
     _, project = docker_baked
-    kinds = _by_kind(render(project, "overlays/staging"))
-    (deployment,) = kinds["Deployment"]
-    pod = deployment["spec"]["template"]["spec"]
+    kinds, deployment, pod = _staging(project)
     (api,) = pod["containers"]
     (shipper,) = pod["initContainers"]
     # A native sidecar: started before the service, stopped after it.
     assert shipper["restartPolicy"] == "Always"
     assert re.fullmatch(r"rclone/rclone:\d+\.\d+\.\d+", shipper["image"])
-    assert shipper["securityContext"]["readOnlyRootFilesystem"] is True
-    assert shipper["securityContext"]["allowPrivilegeEscalation"] is False
-    assert shipper["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    _assert_hardened(shipper)
     assert set(shipper["resources"]) == {"requests", "limits"}
     mounts = {m["name"]: m["mountPath"] for m in shipper["volumeMounts"]}
     api_mounts = {m["name"]: m["mountPath"] for m in api["volumeMounts"]}
