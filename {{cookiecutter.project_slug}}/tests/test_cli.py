@@ -1,6 +1,8 @@
 """The command line: exit 2 on configuration, 1 on data and contract, with a message."""
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -84,6 +86,24 @@ def wine_csv(make_settings, tmp_path):
 def infer(conf, *args: str) -> int:
     """Run `contract infer` with a conf/ directory."""
     return main(["contract", "infer", *args, "--config-dir", str(conf)])
+
+
+def test_contract_infer_warnings_read_as_warnings(wine_csv, conf_copy, tmp_path):
+    """Run as `make contract` runs it: each of inference's warnings on its own line,
+    marked as one."""
+    frame = wine_frame().assign(Country="Italia")  # one value: nothing to learn
+    path = tmp_path / "wines.csv"
+    frame.to_csv(path, index=False)
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "contract"]
+    command += ["infer", str(path), "--target", "Cultivar", "--ignore", "Sample ID"]
+    result = subprocess.run(
+        [*command, "--config-dir", str(conf_copy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning: column 'Country' holds one value ('Italia')" in result.stderr
 
 
 def test_contract_infer_writes_a_contract_that_composes(wine_csv, conf_copy, capsys):

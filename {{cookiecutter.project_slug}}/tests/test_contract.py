@@ -411,6 +411,15 @@ def test_infer_refuses_a_column_without_values_naming_it():
     assert "Fax number" not in terms["features"]
 
 
+def test_infer_warns_of_text_holding_only_numbers(caplog):
+    """A Parquet column of digits stored as text: categories, said so."""
+    frame = user_file().assign(Calls=lambda f: (np.arange(len(f)) % 9).astype(str))
+    terms = contract.infer(frame, "Churned", ignore=["Customer ID"])
+    assert terms["features"]["Calls"]["kind"] == "categorical"
+    assert "'Calls' is text holding only numbers (9 distinct)" in caplog.text
+    assert "'Plan' is text holding only numbers" not in caplog.text
+
+
 def test_infer_warns_of_numbers_no_model_takes(caplog):
     frame = user_file()
     frame.loc[[10, 40, 50], "Spend"] = [np.inf, -np.inf, 1e39]

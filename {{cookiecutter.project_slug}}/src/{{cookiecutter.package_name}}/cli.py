@@ -317,6 +317,9 @@ def contract_main(argv: Sequence[str]) -> int:
     from .settings import DATA_SUFFIXES
 
     args = build_contract_parser().parse_args(argv)
+    # What inference warns of (a constant column, an id, a rare class...), spelled as
+    # this command's own warnings are.
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     # A Hydra option name (ARGS="data=<name>" carries no spaces): the file's stem,
     # lower case, or --name; other characters become "_".
     name = re.sub(r"\W+", "_", args.name or args.file.stem.lower()).strip("_")

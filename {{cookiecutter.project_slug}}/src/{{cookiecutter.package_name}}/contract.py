@@ -560,6 +560,15 @@ def infer(
         if spec is None:
             too_many.append(f"{name!r} ({distinct} values)")
             continue
+        if spec["kind"] == "categorical" and _only_numbers(frame[name]):
+            log.warning(
+                "column %r is text holding only numbers (%d distinct): read as "
+                "categories, as a text column of a Parquet file is (a CSV reads them "
+                "as numbers), and a value not in the file will be refused. If they "
+                "are counts or amounts, store the column as numbers and infer again.",
+                name,
+                distinct,
+            )
         features[str(name)] = spec
     # Every column that stops the inference, in one message: one run to fix them.
     problems = []
@@ -724,6 +733,16 @@ def _not_numbers(column: pd.Series, shown: int = 5) -> str:
     rows = [column.index.get_loc(index) + 1 for index in odd.index[:shown]]
     where = ", ".join(f"row {row} {value!r}" for row, value in zip(rows, odd))
     return where + (f" and {len(odd) - shown} more" if len(odd) > shown else "")
+
+
+def _only_numbers(column: pd.Series) -> bool:
+    """A text column every value of which is a number ("3", "0.5")."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    values = column.dropna().astype(str)
+    values = values[values != MISSING_CATEGORY]
+    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
+    return bool(len(values)) and bool(numbers.notna().all())
 
 
 def _spelled_boolean(value: Any) -> bool:
