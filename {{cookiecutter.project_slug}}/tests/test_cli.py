@@ -94,8 +94,9 @@ def test_contract_infer_warnings_read_as_warnings(wine_csv, conf_copy, tmp_path)
     frame = wine_frame().assign(Country="Italia")  # one value: nothing to learn
     path = tmp_path / "wines.csv"
     frame.to_csv(path, index=False)
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "contract"]
-    command += ["infer", str(path), "--target", "Cultivar", "--ignore", "Sample ID"]
+    package = "{{ cookiecutter.package_name }}"
+    command = [sys.executable, "-m", package, "contract", "infer", str(path)]
+    command += ["--target", "Cultivar", "--ignore", "Sample ID"]
     result = subprocess.run(
         [*command, "--config-dir", str(conf_copy)],
         capture_output=True,
