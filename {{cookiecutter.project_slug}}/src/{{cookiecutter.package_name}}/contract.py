@@ -239,15 +239,25 @@ def _prepare(contract: Contract, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for name, feature in contract.features.items():
         if feature.kind == "boolean":
-            column = frame[name]
-            mapped = column.map(lambda v: BOOLEANS.get(v, v) if _hashable(v) else v)
-            frame[name] = mapped.where(column.notna(), np.nan)
+            frame[name] = spelled_booleans(frame[name])
         elif feature.kind == "categorical":
             frame[name] = _text(frame[name])
     if contract.target in frame and contract.classes:
         if isinstance(contract.classes[0], str):
             frame[contract.target] = _text(frame[contract.target])
     return frame
+
+
+def spelled_booleans(column: pd.Series, unknown: str = "keep") -> pd.Series:
+    """A boolean column's spellings (`BOOLEANS`) as 1/0 and missing values as NaN;
+    any other value kept for validation to refuse (`unknown="keep"`) or read as
+    missing (`"missing"`: the monitor's tables)."""
+
+    def value(v: Any) -> Any:
+        other = v if unknown == "keep" else np.nan
+        return BOOLEANS.get(v, other) if _hashable(v) else other
+
+    return column.map(value).where(column.notna(), np.nan)
 
 
 def _hashable(value: Any) -> bool:
@@ -717,16 +727,23 @@ def _not_finite(column: pd.Series, shown: int = 5) -> str:
     return where + (f" and {len(bad) - shown} more" if len(bad) > shown else "")
 
 
+def _text_as_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """(the text values, each read as a number or NaN) of a text column, missing
+    values left out; None for a column of numbers or booleans."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return None
+    values = column.dropna()
+    values = values[values.astype(str) != MISSING_CATEGORY]
+    return values, pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+
+
 def _not_numbers(column: pd.Series, shown: int = 5) -> str:
     """The rows of a text column that is numbers but for at most one value in 20
     (rows from 1, as validation counts), e.g. "row 18 'n/a?'"; "" for any other."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+    read = _text_as_numbers(column)
+    if read is None or len(read[0]) < 20:
         return ""
-    values = column.dropna()
-    values = values[values.astype(str) != MISSING_CATEGORY]
-    if len(values) < 20:
-        return ""
-    numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    values, numbers = read
     odd = values[numbers.isna()]
     if odd.empty or len(odd) > len(values) // 20:
         return ""
@@ -737,12 +754,8 @@ def _not_numbers(column: pd.Series, shown: int = 5) -> str:
 
 def _only_numbers(column: pd.Series) -> bool:
     """A text column every value of which is a number ("3", "0.5")."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return False
-    values = column.dropna().astype(str)
-    values = values[values != MISSING_CATEGORY]
-    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
-    return bool(len(values)) and bool(numbers.notna().all())
+    read = _text_as_numbers(column)
+    return read is not None and len(read[0]) > 0 and bool(read[1].notna().all())
 
 
 def _spelled_boolean(value: Any) -> bool:
